@@ -17,6 +17,7 @@
 #ifndef _UAPI_LINUX_PINIO_H
 #define _UAPI_LINUX_PINIO_H
 
+#include <linux/const.h>
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
@@ -26,16 +27,16 @@
 #define PINIO_DEVICE_PATH	"/dev/pinio"
 
 /* Limits, also reported by PINIO_IOC_INFO. */
-#define PINIO_MAX_REGION_LEN	(1ULL << 30)	/* bytes in one registration */
+#define PINIO_MAX_REGION_LEN	0x40000000ULL	/* 1 GiB in one registration */
 #define PINIO_MAX_REGIONS	1024		/* live registrations per open file */
 #define PINIO_MAX_BATCH		1024		/* segments in one PINIO_IOC_BATCH */
 
 /* Feature bits in pinio_info.features. */
-#define PINIO_FEAT_DIRECT	(1ULL << 0)	/* REGISTER, READ, WRITE */
-#define PINIO_FEAT_BATCH	(1ULL << 1)	/* PINIO_IOC_BATCH */
-#define PINIO_FEAT_BUFFERED	(1ULL << 2)	/* read_iter/write_iter/llseek */
-#define PINIO_FEAT_BOUNCE	(1ULL << 3)	/* this file's buffered path bounces */
-#define PINIO_FEAT_NOWAIT	(1ULL << 4)	/* buffered path honours RWF_NOWAIT */
+#define PINIO_FEAT_DIRECT	_BITULL(0)	/* REGISTER, READ, WRITE */
+#define PINIO_FEAT_BATCH	_BITULL(1)	/* PINIO_IOC_BATCH */
+#define PINIO_FEAT_BUFFERED	_BITULL(2)	/* read_iter/write_iter/llseek */
+#define PINIO_FEAT_BOUNCE	_BITULL(3)	/* this file's buffered path bounces */
+#define PINIO_FEAT_NOWAIT	_BITULL(4)	/* buffered path honours RWF_NOWAIT */
 
 /**
  * struct pinio_info - what PINIO_IOC_INFO reports
@@ -60,8 +61,8 @@ struct pinio_info {
 };
 
 /* Directions a registration allows (pinio_region.flags). */
-#define PINIO_REG_DEV_TO_USER	(1U << 0)	/* device writes the buffer (READ) */
-#define PINIO_REG_USER_TO_DEV	(1U << 1)	/* device reads the buffer (WRITE) */
+#define PINIO_REG_DEV_TO_USER	0x1U	/* device writes the buffer (READ) */
+#define PINIO_REG_USER_TO_DEV	0x2U	/* device reads the buffer (WRITE) */
 #define PINIO_REG_BIDIR		(PINIO_REG_DEV_TO_USER | PINIO_REG_USER_TO_DEV)
 
 /**

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The classic buffered path: read_iter/write_iter over the store, with the
+ * semantics of a fixed-size memory device (short read at the end, -ENOSPC
+ * past it). Two models:
+ *  - bounce=0: copy_to_iter()/copy_from_iter() straight from the store, like
+ *    /dev/mem-style devices whose memory the CPU can address;
+ *  - bounce=1: every chunk is staged through a driver-owned kernel buffer
+ *    first, like a device reached by DMA into a bounce buffer, then copied
+ *    to or from user space: two copies per byte.
+ */
+#include <linux/fs.h>
+#include <linux/minmax.h>
+#include <linux/sched.h>
+#include <linux/string.h>
+#include <linux/uio.h>
+
+#include "pinio_drv.h"
+
+static size_t pinio_chunk_to_user(struct pinio_file *pf, const u8 *dev,
+				  size_t n, struct iov_iter *to)
+{
+	if (!pf->bounce)
+		return copy_to_iter(dev, n, to);
+	memcpy(pf->bounce_buf, dev, n);
+	return copy_to_iter(pf->bounce_buf, n, to);
+}
+
+static size_t pinio_chunk_from_user(struct pinio_file *pf, u8 *dev, size_t n,
+				    struct iov_iter *from)
+{
+	size_t copied;
+
+	if (!pf->bounce)
+		return copy_from_iter(dev, n, from);
+	copied = copy_from_iter(pf->bounce_buf, n, from);
+	memcpy(dev, pf->bounce_buf, copied);
+	return copied;
+}
+
+/*
+ * Move @len bytes between the store at ki_pos and @iter in chunks, with a
+ * resched point between chunks. Returns bytes moved, or -errno if none.
+ */
+static ssize_t pinio_buffered_copy(struct kiocb *iocb, struct iov_iter *iter,
+				   size_t len, bool to_user)
+{
+	struct pinio_file *pf = iocb->ki_filp->private_data;
+	u8 *dev = pinio_store.data + iocb->ki_pos;
+	size_t step = pf->bounce ? PINIO_BOUNCE_SIZE : PINIO_CHUNK;
+	size_t done = 0;
+
+	if (pf->bounce) {
+		if (iocb->ki_flags & IOCB_NOWAIT) {
+			if (!mutex_trylock(&pf->bounce_lock))
+				return -EAGAIN;
+		} else if (mutex_lock_killable(&pf->bounce_lock)) {
+			return -EINTR;
+		}
+	}
+
+	while (done < len) {
+		size_t n = min(len - done, step);
+		size_t copied;
+
+		if (to_user)
+			copied = pinio_chunk_to_user(pf, dev + done, n, iter);
+		else
+			copied = pinio_chunk_from_user(pf, dev + done, n, iter);
+		done += copied;
+		if (copied < n)
+			break;
+		cond_resched();
+	}
+
+	if (pf->bounce)
+		mutex_unlock(&pf->bounce_lock);
+	return done ? done : -EFAULT;
+}
+
+ssize_t pinio_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	size_t len = iov_iter_count(to);
+	loff_t pos = iocb->ki_pos;
+	ssize_t ret;
+
+	if (pos < 0)
+		return -EINVAL;
+	if (!len || pos >= pinio_store.size)
+		return 0;
+	len = min_t(u64, len, pinio_store.size - pos);
+
+	ret = pinio_buffered_copy(iocb, to, len, true);
+	if (ret > 0) {
+		iocb->ki_pos += ret;
+		pinio_stat_add(PINIO_STAT_BUFFERED_READ_BYTES, ret);
+	}
+	return ret;
+}
+
+ssize_t pinio_write_iter(struct kiocb *iocb, struct iov_iter *from)
+{
+	size_t len = iov_iter_count(from);
+	loff_t pos = iocb->ki_pos;
+	ssize_t ret;
+
+	if (pos < 0)
+		return -EINVAL;
+	if (!len)
+		return 0;
+	if (pos >= pinio_store.size)
+		return -ENOSPC;
+	len = min_t(u64, len, pinio_store.size - pos);
+
+	ret = pinio_buffered_copy(iocb, from, len, false);
+	if (ret > 0) {
+		iocb->ki_pos += ret;
+		pinio_stat_add(PINIO_STAT_BUFFERED_WRITE_BYTES, ret);
+	}
+	return ret;
+}
+
+loff_t pinio_llseek(struct file *file, loff_t offset, int whence)
+{
+	return fixed_size_llseek(file, offset, whence, pinio_store.size);
+}

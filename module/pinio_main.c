@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pinio: direct I/O between a RAM-backed device store and pinned user
+ * buffers, with the classic buffered path beside it for comparison.
+ *
+ * This file owns the module parameters, the store and the misc device.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+
+#include "pinio_drv.h"
+
+#define PINIO_MAX_SIZE_MB	4096
+
+static unsigned int size_mb = 64;
+module_param(size_mb, uint, 0444);
+MODULE_PARM_DESC(size_mb, "Size of the device store in MiB (default 64)");
+
+static ushort pinio_mode = 0600;
+module_param_named(mode, pinio_mode, ushort, 0444);
+MODULE_PARM_DESC(mode, "Permissions of /dev/pinio (default 0600)");
+
+static bool bounce;
+module_param(bounce, bool, 0644);
+MODULE_PARM_DESC(bounce,
+		 "Stage buffered transfers through a kernel bounce buffer, like a DMA device; sampled at open (default 0)");
+
+struct pinio_store pinio_store;
+
+static int pinio_open(struct inode *inode, struct file *file)
+{
+	struct pinio_file *pf;
+
+	pf = kzalloc(sizeof(*pf), GFP_KERNEL);
+	if (!pf)
+		return -ENOMEM;
+
+	xa_init_flags(&pf->regions, XA_FLAGS_ALLOC1);
+	mutex_init(&pf->bounce_lock);
+	pf->bounce = READ_ONCE(bounce);
+	if (pf->bounce) {
+		pf->bounce_buf = kvmalloc(PINIO_BOUNCE_SIZE, GFP_KERNEL);
+		if (!pf->bounce_buf) {
+			kfree(pf);
+			return -ENOMEM;
+		}
+	}
+
+	file->private_data = pf;
+	/* The buffered path never sleeps except on the bounce lock. */
+	file->f_mode |= FMODE_NOWAIT;
+	return 0;
+}
+
+static int pinio_release(struct inode *inode, struct file *file)
+{
+	struct pinio_file *pf = file->private_data;
+
+	pinio_bufs_release(pf);
+	kvfree(pf->bounce_buf);
+	mutex_destroy(&pf->bounce_lock);
+	kfree(pf);
+	return 0;
+}
+
+static long pinio_ioctl_info(struct pinio_file *pf, struct pinio_info __user *uarg)
+{
+	struct pinio_info info = {
+		.abi_version = PINIO_ABI_VERSION,
+		.page_size = PAGE_SIZE,
+		.dev_size = pinio_store.size,
+		.features = PINIO_FEAT_DIRECT | PINIO_FEAT_BATCH |
+			    PINIO_FEAT_BUFFERED | PINIO_FEAT_NOWAIT,
+		.max_region_len = PINIO_MAX_REGION_LEN,
+		.max_regions = PINIO_MAX_REGIONS,
+		.max_batch = PINIO_MAX_BATCH,
+	};
+
+	if (pf->bounce)
+		info.features |= PINIO_FEAT_BOUNCE;
+	if (copy_to_user(uarg, &info, sizeof(info)))
+		return -EFAULT;
+	return 0;
+}
+
+static long pinio_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct pinio_file *pf = file->private_data;
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case PINIO_IOC_INFO:
+		return pinio_ioctl_info(pf, uarg);
+	case PINIO_IOC_REGISTER:
+		return pinio_ioctl_register(pf, uarg);
+	case PINIO_IOC_UNREGISTER:
+		return pinio_ioctl_unregister(pf, uarg);
+	case PINIO_IOC_READ:
+		return pinio_ioctl_xfer(pf, uarg, PINIO_OP_READ);
+	case PINIO_IOC_WRITE:
+		return pinio_ioctl_xfer(pf, uarg, PINIO_OP_WRITE);
+	case PINIO_IOC_BATCH:
+		return pinio_ioctl_batch(pf, uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations pinio_fops = {
+	.owner = THIS_MODULE,
+	.open = pinio_open,
+	.release = pinio_release,
+	.unlocked_ioctl = pinio_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.read_iter = pinio_read_iter,
+	.write_iter = pinio_write_iter,
+	.llseek = pinio_llseek,
+};
+
+static struct miscdevice pinio_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "pinio",
+	.fops = &pinio_fops,
+	.groups = pinio_stats_groups,
+};
+
+static int __init pinio_init(void)
+{
+	int ret;
+
+	if (!size_mb || size_mb > PINIO_MAX_SIZE_MB) {
+		pr_err("size_mb must be 1..%u\n", PINIO_MAX_SIZE_MB);
+		return -EINVAL;
+	}
+
+	pinio_store.size = (size_t)size_mb << 20;
+	/* Zeroed, and mappable to user space later with remap_vmalloc_range. */
+	pinio_store.data = vmalloc_user(pinio_store.size);
+	if (!pinio_store.data)
+		return -ENOMEM;
+
+	pinio_stats_init();
+	pinio_misc.mode = pinio_mode;
+	ret = misc_register(&pinio_misc);
+	if (ret)
+		goto free_store;
+
+	pr_info("%u MiB store, bounce=%d\n", size_mb, bounce);
+	return 0;
+
+free_store:
+	vfree(pinio_store.data);
+	return ret;
+}
+
+static void __exit pinio_exit(void)
+{
+	misc_deregister(&pinio_misc);
+	vfree(pinio_store.data);
+}
+
+module_init(pinio_init);
+module_exit(pinio_exit);
+
+MODULE_DESCRIPTION("Direct I/O between a memory device and pinned user buffers");
+MODULE_AUTHOR("pinio developers");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Registration of user buffers: validation, RLIMIT_MEMLOCK accounting,
+ * long-term pinning, the per-file handle table and the release path.
+ */
+#include <linux/backing-dev.h>
+#include <linux/capability.h>
+#include <linux/hugetlb.h>
+#include <linux/mm.h>
+#include <linux/overflow.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "pinio_drv.h"
+
+/* Pages pinned per pin_user_pages_fast() call; we may reschedule between. */
+#define PINIO_PIN_BATCH		1024
+
+/*
+ * Would a long-term writable pin of this VMA let the device write behind the
+ * filesystem's back? Mirrors vma_needs_dirty_tracking(), which 6.5+ kernels
+ * use inside GUP to refuse such pins with -EFAULT while 6.1 allows them.
+ * Anonymous, shmem/memfd, tmpfs and hugetlbfs memory needs no tracking.
+ */
+static bool pinio_vma_needs_dirty_tracking(struct vm_area_struct *vma)
+{
+	const vm_flags_t shared_writable = VM_SHARED | VM_WRITE;
+	struct file *file = vma->vm_file;
+
+	if (!file || (vma->vm_flags & shared_writable) != shared_writable)
+		return false;
+	if (is_vm_hugetlb_page(vma) || (vma->vm_flags & VM_PFNMAP))
+		return false;
+	if (vma->vm_ops && vma->vm_ops->page_mkwrite)
+		return true;
+	return file->f_mapping && mapping_can_writeback(file->f_mapping);
+}
+
+/*
+ * Give the same answer on every kernel: refuse writable long-term pins of
+ * dirty-tracked shared file mappings with -EOPNOTSUPP, as io_uring did
+ * before GUP learnt to refuse them itself.
+ */
+static int pinio_check_writable_range(unsigned long start, unsigned long end)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	unsigned long addr = start;
+	int ret = 0;
+
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+	while (addr < end) {
+		vma = find_vma(mm, addr);
+		if (!vma || vma->vm_start > addr) {
+			ret = -EFAULT;
+			break;
+		}
+		if (pinio_vma_needs_dirty_tracking(vma)) {
+			ret = -EOPNOTSUPP;
+			break;
+		}
+		addr = vma->vm_end;
+	}
+	mmap_read_unlock(mm);
+	return ret;
+}
+
+/*
+ * Charge against RLIMIT_MEMLOCK through mm->pinned_vm, as RDMA's ib_umem
+ * does: the count belongs to the process that pinned, shows up as VmPin in
+ * /proc/PID/status, and is not confused with mlock()'s locked_vm.
+ */
+static int pinio_charge(struct mm_struct *mm, unsigned long nr_pages)
+{
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	u64 pinned = atomic64_add_return(nr_pages, &mm->pinned_vm);
+
+	if (pinned > limit && !capable(CAP_IPC_LOCK)) {
+		atomic64_sub(nr_pages, &mm->pinned_vm);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void pinio_uncharge(struct mm_struct *mm, unsigned long nr_pages)
+{
+	atomic64_sub(nr_pages, &mm->pinned_vm);
+}
+
+/* Pin every page or none: a partial pin is undone. */
+static int pinio_pin_pages(struct pinio_buf *buf, unsigned long start)
+{
+	unsigned int gup_flags = FOLL_LONGTERM;
+	unsigned long done = 0;
+	int ret;
+
+	if (buf->flags & PINIO_REG_DEV_TO_USER)
+		gup_flags |= FOLL_WRITE;
+
+	while (done < buf->nr_pages) {
+		int chunk = min_t(unsigned long, buf->nr_pages - done,
+				  PINIO_PIN_BATCH);
+
+		ret = pin_user_pages_fast(start + done * PAGE_SIZE, chunk,
+					  gup_flags, buf->pages + done);
+		if (ret <= 0) {
+			unpin_user_pages(buf->pages, done);
+			return ret ? ret : -EFAULT;
+		}
+		done += ret;
+		cond_resched();
+	}
+	return 0;
+}
+
+static struct pinio_buf *pinio_buf_create(u64 addr, u64 len, u32 flags)
+{
+	unsigned long start = addr & PAGE_MASK;
+	struct pinio_buf *buf;
+	int ret;
+
+	buf = kzalloc(sizeof(*buf), GFP_KERNEL_ACCOUNT);
+	if (!buf)
+		return ERR_PTR(-ENOMEM);
+	kref_init(&buf->ref);
+	buf->first_offset = offset_in_page(addr);
+	buf->len = len;
+	buf->flags = flags;
+	buf->nr_pages = DIV_ROUND_UP(buf->first_offset + len, PAGE_SIZE);
+
+	buf->pages = kvmalloc_array(buf->nr_pages, sizeof(*buf->pages),
+				    GFP_KERNEL_ACCOUNT);
+	if (!buf->pages) {
+		ret = -ENOMEM;
+		goto free_buf;
+	}
+
+	if (flags & PINIO_REG_DEV_TO_USER) {
+		ret = pinio_check_writable_range(start,
+						 start + buf->nr_pages * PAGE_SIZE);
+		if (ret)
+			goto free_pages;
+	}
+
+	buf->mm = current->mm;
+	ret = pinio_charge(buf->mm, buf->nr_pages);
+	if (ret)
+		goto free_pages;
+
+	ret = pinio_pin_pages(buf, start);
+	if (ret)
+		goto uncharge;
+
+	mmgrab(buf->mm);
+	pinio_stat_add(PINIO_STAT_REGISTRATIONS, 1);
+	pinio_stat_add(PINIO_STAT_REGIONS, 1);
+	pinio_stat_add(PINIO_STAT_PINNED_PAGES_TOTAL, buf->nr_pages);
+	pinio_stat_add(PINIO_STAT_PINNED_PAGES, buf->nr_pages);
+	return buf;
+
+uncharge:
+	pinio_uncharge(buf->mm, buf->nr_pages);
+free_pages:
+	kvfree(buf->pages);
+free_buf:
+	kfree(buf);
+	return ERR_PTR(ret);
+}
+
+static void pinio_buf_release(struct kref *ref)
+{
+	struct pinio_buf *buf = container_of(ref, struct pinio_buf, ref);
+
+	unpin_user_pages_dirty_lock(buf->pages, buf->nr_pages,
+				    READ_ONCE(buf->device_wrote));
+	pinio_uncharge(buf->mm, buf->nr_pages);
+	mmdrop(buf->mm);
+	pinio_stat_add(PINIO_STAT_PINNED_PAGES, -(s64)buf->nr_pages);
+	pinio_stat_add(PINIO_STAT_REGIONS, -1);
+	kvfree(buf->pages);
+	kfree(buf);
+}
+
+/* Must be called from process context: unpinning dirty pages may sleep. */
+void pinio_buf_put(struct pinio_buf *buf)
+{
+	kref_put(&buf->ref, pinio_buf_release);
+}
+
+struct pinio_buf *pinio_buf_get(struct pinio_file *pf, u32 handle)
+{
+	struct pinio_buf *buf;
+
+	xa_lock(&pf->regions);
+	buf = xa_load(&pf->regions, handle);
+	if (buf)
+		kref_get(&buf->ref);
+	xa_unlock(&pf->regions);
+	return buf;
+}
+
+/*
+ * Remove @handle from the table if it names a live registration (and, when
+ * @expect is set, that one) and return the table's reference. Handles still
+ * being set up are reserved entries, which load as NULL and are left alone.
+ */
+static struct pinio_buf *pinio_buf_take(struct pinio_file *pf, u32 handle,
+					struct pinio_buf *expect)
+{
+	struct pinio_buf *buf;
+
+	xa_lock(&pf->regions);
+	buf = xa_load(&pf->regions, handle);
+	if (buf && (!expect || buf == expect))
+		__xa_erase(&pf->regions, handle);
+	else
+		buf = NULL;
+	xa_unlock(&pf->regions);
+	return buf;
+}
+
+long pinio_ioctl_register(struct pinio_file *pf, struct pinio_region __user *uarg)
+{
+	struct pinio_region arg;
+	struct pinio_buf *buf;
+	u64 end;
+	u32 id;
+	int ret;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	if (arg.reserved[0] || arg.reserved[1])
+		return -EINVAL;
+	if (!arg.flags || (arg.flags & ~PINIO_REG_BIDIR))
+		return -EINVAL;
+	if (!arg.len || arg.len > PINIO_MAX_REGION_LEN)
+		return -EINVAL;
+	if (check_add_overflow(arg.addr, arg.len, &end))
+		return -EOVERFLOW;
+	if (!access_ok(u64_to_user_ptr(arg.addr), arg.len))
+		return -EFAULT;
+
+	/* Reserve the handle first: a full table fails before any pinning. */
+	ret = xa_alloc(&pf->regions, &id, NULL,
+		       XA_LIMIT(1, PINIO_MAX_REGIONS), GFP_KERNEL);
+	if (ret)
+		return ret;
+
+	buf = pinio_buf_create(arg.addr, arg.len, arg.flags);
+	if (IS_ERR(buf)) {
+		ret = PTR_ERR(buf);
+		goto release_handle;
+	}
+	xa_store(&pf->regions, id, buf, GFP_KERNEL);
+
+	if (put_user(id, &uarg->handle)) {
+		/* Another thread may have guessed and dropped it already. */
+		buf = pinio_buf_take(pf, id, buf);
+		if (buf)
+			pinio_buf_put(buf);
+		return -EFAULT;
+	}
+	return 0;
+
+release_handle:
+	xa_erase(&pf->regions, id);
+	return ret;
+}
+
+long pinio_ioctl_unregister(struct pinio_file *pf,
+			    struct pinio_unregister __user *uarg)
+{
+	struct pinio_unregister arg;
+	struct pinio_buf *buf;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	if (arg.flags)
+		return -EINVAL;
+
+	buf = pinio_buf_take(pf, arg.handle, NULL);
+	if (!buf)
+		return -ENOENT;
+	pinio_buf_put(buf);
+	return 0;
+}
+
+/* The file is going away: nothing else can reach the table any more. */
+void pinio_bufs_release(struct pinio_file *pf)
+{
+	struct pinio_buf *buf;
+	unsigned long id;
+
+	xa_for_each(&pf->regions, id, buf) {
+		xa_erase(&pf->regions, id);
+		pinio_buf_put(buf);
+	}
+	xa_destroy(&pf->regions);
+}

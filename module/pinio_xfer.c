@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Direct transfers between the device store and pinned user pages: the
+ * kernel reaches each page through kmap_local_page(), never through the
+ * process's page tables, so no fault can happen mid-copy.
+ */
+#include <linux/highmem.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include "pinio_drv.h"
+
+/* Is [off, off + len) inside [0, limit)? Written so that it cannot wrap. */
+static bool pinio_range_ok(u64 off, u64 len, u64 limit)
+{
+	return off <= limit && len <= limit - off;
+}
+
+static int pinio_copy(struct pinio_buf *buf, const struct pinio_xfer *x, u32 op)
+{
+	u64 pos = buf->first_offset + x->buf_offset;
+	unsigned long idx = pos >> PAGE_SHIFT;
+	size_t in_page = offset_in_page(pos);
+	u8 *dev = pinio_store.data + x->dev_offset;
+	u64 left = x->len;
+
+	if (op == PINIO_OP_READ)
+		WRITE_ONCE(buf->device_wrote, true);
+
+	while (left) {
+		size_t n = min_t(u64, left, PAGE_SIZE - in_page);
+		struct page *page = buf->pages[idx];
+		u8 *va = kmap_local_page(page);
+
+		if (op == PINIO_OP_READ) {
+			memcpy(va + in_page, dev, n);
+			flush_dcache_page(page);
+		} else {
+			memcpy(dev, va + in_page, n);
+		}
+		kunmap_local(va);
+
+		dev += n;
+		left -= n;
+		idx++;
+		in_page = 0;
+		if (left) {
+			if (fatal_signal_pending(current))
+				return -EINTR;
+			cond_resched();
+		}
+	}
+	return 0;
+}
+
+/* One READ or WRITE segment: validate, look up the handle, copy. */
+static int pinio_xfer_one(struct pinio_file *pf, const struct pinio_xfer *x,
+			  u32 op)
+{
+	u32 need = op == PINIO_OP_READ ? PINIO_REG_DEV_TO_USER :
+					 PINIO_REG_USER_TO_DEV;
+	struct pinio_buf *buf;
+	int ret;
+
+	if (!x->len || !pinio_range_ok(x->dev_offset, x->len, pinio_store.size))
+		return -EINVAL;
+
+	buf = pinio_buf_get(pf, x->handle);
+	if (!buf)
+		return -ENOENT;
+	if (!(buf->flags & need)) {
+		ret = -EACCES;
+		goto put_buf;
+	}
+	if (!pinio_range_ok(x->buf_offset, x->len, buf->len)) {
+		ret = -ERANGE;
+		goto put_buf;
+	}
+
+	ret = pinio_copy(buf, x, op);
+	if (!ret)
+		pinio_stat_add(op == PINIO_OP_READ ?
+			       PINIO_STAT_DIRECT_READ_BYTES :
+			       PINIO_STAT_DIRECT_WRITE_BYTES, x->len);
+put_buf:
+	pinio_buf_put(buf);
+	return ret;
+}
+
+long pinio_ioctl_xfer(struct pinio_file *pf, struct pinio_xfer __user *uarg,
+		      u32 op)
+{
+	struct pinio_xfer x;
+
+	if (copy_from_user(&x, uarg, sizeof(x)))
+		return -EFAULT;
+	/* The command names the direction; op is for batch segments only. */
+	if (x.op)
+		return -EINVAL;
+	return pinio_xfer_one(pf, &x, op);
+}
+
+long pinio_ioctl_batch(struct pinio_file *pf, struct pinio_batch __user *uarg)
+{
+	struct pinio_batch b;
+	struct pinio_xfer *segs;
+	u32 done;
+	int ret = 0;
+
+	if (copy_from_user(&b, uarg, sizeof(b)))
+		return -EFAULT;
+	if (b.flags || b.reserved || !b.nr || b.nr > PINIO_MAX_BATCH)
+		return -EINVAL;
+
+	/* One copy of the whole array: user space cannot change it mid-batch. */
+	segs = memdup_user(u64_to_user_ptr(b.segs), b.nr * sizeof(*segs));
+	if (IS_ERR(segs))
+		return PTR_ERR(segs);
+
+	for (done = 0; done < b.nr; done++) {
+		u32 op = segs[done].op;
+
+		if (op != PINIO_OP_READ && op != PINIO_OP_WRITE)
+			ret = -EINVAL;
+		else
+			ret = pinio_xfer_one(pf, &segs[done], op);
+		if (ret)
+			break;
+	}
+	kfree(segs);
+
+	if (put_user(done, &uarg->completed))
+		return -EFAULT;
+	return ret;
+}
