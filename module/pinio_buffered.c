@@ -17,64 +17,68 @@
 
 #include "pinio_drv.h"
 
-static size_t pinio_chunk_to_user(struct pinio_file *pf, const u8 *dev,
-				  size_t n, struct iov_iter *to)
+/* bounce=1: the "DMA" lands in the bounce buffer, the CPU copies it on. */
+static size_t pinio_bounce_to_user(struct pinio_file *pf, const u8 *dev,
+				   size_t n, struct iov_iter *to)
 {
-	if (!pf->bounce)
-		return copy_to_iter(dev, n, to);
 	memcpy(pf->bounce_buf, dev, n);
 	return copy_to_iter(pf->bounce_buf, n, to);
 }
 
-static size_t pinio_chunk_from_user(struct pinio_file *pf, u8 *dev, size_t n,
-				    struct iov_iter *from)
+static size_t pinio_bounce_from_user(struct pinio_file *pf, u8 *dev,
+				     size_t n, struct iov_iter *from)
 {
 	size_t copied;
 
-	if (!pf->bounce)
-		return copy_from_iter(dev, n, from);
 	copied = copy_from_iter(pf->bounce_buf, n, from);
 	memcpy(dev, pf->bounce_buf, copied);
 	return copied;
 }
 
-/*
- * Move @len bytes between the store at ki_pos and @iter in chunks, with a
- * resched point between chunks. Returns bytes moved, or -errno if none.
- */
-static ssize_t pinio_buffered_copy(struct kiocb *iocb, struct iov_iter *iter,
-				   size_t len, bool to_user)
+/* Stage @len bytes at @pos through the bounce buffer, a chunk at a time. */
+static ssize_t pinio_bounce_copy(struct kiocb *iocb, struct iov_iter *iter,
+				 size_t len, bool to_user)
 {
 	struct pinio_file *pf = iocb->ki_filp->private_data;
 	u8 *dev = pinio_store.data + iocb->ki_pos;
-	size_t step = pf->bounce ? PINIO_BOUNCE_SIZE : PINIO_CHUNK;
 	size_t done = 0;
 
-	if (pf->bounce) {
-		if (iocb->ki_flags & IOCB_NOWAIT) {
-			if (!mutex_trylock(&pf->bounce_lock))
-				return -EAGAIN;
-		} else if (mutex_lock_killable(&pf->bounce_lock)) {
-			return -EINTR;
-		}
+	if (iocb->ki_flags & IOCB_NOWAIT) {
+		if (!mutex_trylock(&pf->bounce_lock))
+			return -EAGAIN;
+	} else if (mutex_lock_killable(&pf->bounce_lock)) {
+		return -EINTR;
 	}
 
 	while (done < len) {
-		size_t n = min(len - done, step);
+		size_t n = min_t(size_t, len - done, PINIO_BOUNCE_SIZE);
 		size_t copied;
 
 		if (to_user)
-			copied = pinio_chunk_to_user(pf, dev + done, n, iter);
+			copied = pinio_bounce_to_user(pf, dev + done, n, iter);
 		else
-			copied = pinio_chunk_from_user(pf, dev + done, n, iter);
+			copied = pinio_bounce_from_user(pf, dev + done, n, iter);
 		done += copied;
 		if (copied < n)
 			break;
 		cond_resched();
 	}
 
+	mutex_unlock(&pf->bounce_lock);
+	return done;
+}
+
+/* Move @len bytes between the store at ki_pos and @iter; -EFAULT if none. */
+static ssize_t pinio_buffered_copy(struct kiocb *iocb, struct iov_iter *iter,
+				   size_t len, bool to_user)
+{
+	struct pinio_file *pf = iocb->ki_filp->private_data;
+	ssize_t done;
+
 	if (pf->bounce)
-		mutex_unlock(&pf->bounce_lock);
+		done = pinio_bounce_copy(iocb, iter, len, to_user);
+	else
+		done = pinio_store_copy_iter(iocb->ki_pos, len, iter, to_user);
 	return done ? done : -EFAULT;
 }
 

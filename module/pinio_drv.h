@@ -26,6 +26,13 @@ struct pinio_store {
 
 extern struct pinio_store pinio_store;
 
+/* pinio_store.c */
+int pinio_store_init(size_t size);
+void pinio_store_exit(void);
+bool pinio_store_range_ok(u64 off, u64 len);
+size_t pinio_store_copy_iter(u64 pos, size_t len, struct iov_iter *iter,
+			     bool to_iter);
+
 /*
  * One registered user buffer and its pinned pages. The handle table
  * holds one reference and every transfer in flight holds another, so
@@ -86,6 +93,9 @@ void pinio_buf_put(struct pinio_buf *buf);
 void pinio_bufs_release(struct pinio_file *pf);
 
 /* pinio_xfer.c */
+int pinio_xfer_prepare(struct pinio_file *pf, const struct pinio_xfer *x,
+		       u32 op, struct pinio_buf **bufp);
+int pinio_xfer_run(struct pinio_buf *buf, const struct pinio_xfer *x, u32 op);
 long pinio_ioctl_xfer(struct pinio_file *pf, struct pinio_xfer __user *uarg, u32 op);
 long pinio_ioctl_batch(struct pinio_file *pf, struct pinio_batch __user *uarg);
 
@@ -93,5 +103,11 @@ long pinio_ioctl_batch(struct pinio_file *pf, struct pinio_batch __user *uarg);
 ssize_t pinio_read_iter(struct kiocb *iocb, struct iov_iter *to);
 ssize_t pinio_write_iter(struct kiocb *iocb, struct iov_iter *from);
 loff_t pinio_llseek(struct file *file, loff_t offset, int whence);
+
+/* pinio_uring.c */
+struct io_uring_cmd;
+int pinio_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags);
+int pinio_uring_init(void);
+void pinio_uring_exit(void);
 
 #endif /* _PINIO_DRV_H */

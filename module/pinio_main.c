@@ -11,7 +11,6 @@
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
-#include <linux/vmalloc.h>
 
 #include "pinio_drv.h"
 
@@ -29,8 +28,6 @@ static bool bounce;
 module_param(bounce, bool, 0644);
 MODULE_PARM_DESC(bounce,
 		 "Stage buffered transfers through a kernel bounce buffer, like a DMA device; sampled at open (default 0)");
-
-struct pinio_store pinio_store;
 
 static int pinio_open(struct inode *inode, struct file *file)
 {
@@ -75,7 +72,8 @@ static long pinio_ioctl_info(struct pinio_file *pf, struct pinio_info __user *ua
 		.page_size = PAGE_SIZE,
 		.dev_size = pinio_store.size,
 		.features = PINIO_FEAT_DIRECT | PINIO_FEAT_BATCH |
-			    PINIO_FEAT_BUFFERED | PINIO_FEAT_NOWAIT,
+			    PINIO_FEAT_BUFFERED | PINIO_FEAT_NOWAIT |
+			    PINIO_FEAT_URING_CMD,
 		.max_region_len = PINIO_MAX_REGION_LEN,
 		.max_regions = PINIO_MAX_REGIONS,
 		.max_batch = PINIO_MAX_BATCH,
@@ -120,6 +118,7 @@ static const struct file_operations pinio_fops = {
 	.read_iter = pinio_read_iter,
 	.write_iter = pinio_write_iter,
 	.llseek = pinio_llseek,
+	.uring_cmd = pinio_uring_cmd,
 };
 
 static struct miscdevice pinio_misc = {
@@ -138,30 +137,35 @@ static int __init pinio_init(void)
 		return -EINVAL;
 	}
 
-	pinio_store.size = (size_t)size_mb << 20;
-	/* Zeroed, and mappable to user space later with remap_vmalloc_range. */
-	pinio_store.data = vmalloc_user(pinio_store.size);
-	if (!pinio_store.data)
-		return -ENOMEM;
+	ret = pinio_store_init((size_t)size_mb << 20);
+	if (ret)
+		return ret;
+
+	ret = pinio_uring_init();
+	if (ret)
+		goto free_store;
 
 	pinio_stats_init();
 	pinio_misc.mode = pinio_mode;
 	ret = misc_register(&pinio_misc);
 	if (ret)
-		goto free_store;
+		goto exit_uring;
 
 	pr_info("%u MiB store, bounce=%d\n", size_mb, bounce);
 	return 0;
 
+exit_uring:
+	pinio_uring_exit();
 free_store:
-	vfree(pinio_store.data);
+	pinio_store_exit();
 	return ret;
 }
 
 static void __exit pinio_exit(void)
 {
 	misc_deregister(&pinio_misc);
-	vfree(pinio_store.data);
+	pinio_uring_exit();
+	pinio_store_exit();
 }
 
 module_init(pinio_init);

@@ -13,12 +13,6 @@
 
 #include "pinio_drv.h"
 
-/* Is [off, off + len) inside [0, limit)? Written so that it cannot wrap. */
-static bool pinio_range_ok(u64 off, u64 len, u64 limit)
-{
-	return off <= limit && len <= limit - off;
-}
-
 static int pinio_copy(struct pinio_buf *buf, const struct pinio_xfer *x, u32 op)
 {
 	u64 pos = buf->first_offset + x->buf_offset;
@@ -56,36 +50,58 @@ static int pinio_copy(struct pinio_buf *buf, const struct pinio_xfer *x, u32 op)
 	return 0;
 }
 
-/* One READ or WRITE segment: validate, look up the handle, copy. */
-static int pinio_xfer_one(struct pinio_file *pf, const struct pinio_xfer *x,
-			  u32 op)
+/*
+ * Check a segment and take a reference on its registration. The checks run
+ * in a fixed order so each bad input has one errno: arguments, handle,
+ * direction, buffer range.
+ */
+int pinio_xfer_prepare(struct pinio_file *pf, const struct pinio_xfer *x,
+		       u32 op, struct pinio_buf **bufp)
 {
 	u32 need = op == PINIO_OP_READ ? PINIO_REG_DEV_TO_USER :
 					 PINIO_REG_USER_TO_DEV;
 	struct pinio_buf *buf;
-	int ret;
 
-	if (!x->len || !pinio_range_ok(x->dev_offset, x->len, pinio_store.size))
+	if (!pinio_store_range_ok(x->dev_offset, x->len))
 		return -EINVAL;
 
 	buf = pinio_buf_get(pf, x->handle);
 	if (!buf)
 		return -ENOENT;
 	if (!(buf->flags & need)) {
-		ret = -EACCES;
-		goto put_buf;
+		pinio_buf_put(buf);
+		return -EACCES;
 	}
-	if (!pinio_range_ok(x->buf_offset, x->len, buf->len)) {
-		ret = -ERANGE;
-		goto put_buf;
+	if (x->buf_offset > buf->len || x->len > buf->len - x->buf_offset) {
+		pinio_buf_put(buf);
+		return -ERANGE;
 	}
+	*bufp = buf;
+	return 0;
+}
 
-	ret = pinio_copy(buf, x, op);
+/* Run a prepared segment; the caller still owns the reference. */
+int pinio_xfer_run(struct pinio_buf *buf, const struct pinio_xfer *x, u32 op)
+{
+	int ret = pinio_copy(buf, x, op);
+
 	if (!ret)
 		pinio_stat_add(op == PINIO_OP_READ ?
 			       PINIO_STAT_DIRECT_READ_BYTES :
 			       PINIO_STAT_DIRECT_WRITE_BYTES, x->len);
-put_buf:
+	return ret;
+}
+
+static int pinio_xfer_one(struct pinio_file *pf, const struct pinio_xfer *x,
+			  u32 op)
+{
+	struct pinio_buf *buf;
+	int ret;
+
+	ret = pinio_xfer_prepare(pf, x, op, &buf);
+	if (ret)
+		return ret;
+	ret = pinio_xfer_run(buf, x, op);
 	pinio_buf_put(buf);
 	return ret;
 }

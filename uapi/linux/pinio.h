@@ -37,6 +37,7 @@
 #define PINIO_FEAT_BUFFERED	_BITULL(2)	/* read_iter/write_iter/llseek */
 #define PINIO_FEAT_BOUNCE	_BITULL(3)	/* this file's buffered path bounces */
 #define PINIO_FEAT_NOWAIT	_BITULL(4)	/* buffered path honours RWF_NOWAIT */
+#define PINIO_FEAT_URING_CMD	_BITULL(5)	/* IORING_OP_URING_CMD, see below */
 
 /**
  * struct pinio_info - what PINIO_IOC_INFO reports
@@ -204,5 +205,47 @@ struct pinio_batch {
  * or reserved set), -EFAULT (bad pointer), -ENOMEM.
  */
 #define PINIO_IOC_BATCH		_IOWR(PINIO_IOC_MAGIC, 0x05, struct pinio_batch)
+
+/*
+ * io_uring: IORING_OP_URING_CMD on /dev/pinio runs a direct transfer
+ * asynchronously. sqe->cmd_op is PINIO_URING_CMD_READ or _WRITE and the
+ * payload, a struct pinio_uring_cmd, lives in sqe->cmd, which is only large
+ * enough on a ring set up with IORING_SETUP_SQE128 (as NVMe passthrough
+ * requires); on other rings every command fails with -EOPNOTSUPP.
+ *
+ * Two ways to name the user buffer:
+ *  - a pinio handle: @handle and @buf_offset, as in struct pinio_xfer;
+ *  - a buffer registered with io_uring itself: set IORING_URING_CMD_FIXED in
+ *    sqe->uring_cmd_flags and the buffer's index in sqe->buf_index, put the
+ *    user address to start at in @addr, and leave @handle and @buf_offset 0.
+ *
+ * The CQE's res is @len on success or -errno: the errors of PINIO_IOC_READ
+ * and PINIO_IOC_WRITE, -EINVAL for a set field that must be zero, -EFAULT
+ * for a fixed-buffer range outside the io_uring registration, -ENOTTY for
+ * an unknown cmd_op. A transfer takes its reference on the registration at
+ * submission, so unregistering or closing the ring with commands in flight
+ * is safe: they complete.
+ */
+/**
+ * struct pinio_uring_cmd - payload of a pinio IORING_OP_URING_CMD
+ * @handle: pinio handle, or 0 with IORING_URING_CMD_FIXED.
+ * @flags: zero.
+ * @addr: with IORING_URING_CMD_FIXED, the user address inside the io_uring
+ *	registered buffer; otherwise zero.
+ * @buf_offset: offset in the pinio registration; zero with FIXED.
+ * @dev_offset: offset in the device store.
+ * @len: bytes to move, at least 1.
+ */
+struct pinio_uring_cmd {
+	__u32 handle;
+	__u32 flags;
+	__u64 addr;
+	__u64 buf_offset;
+	__u64 dev_offset;
+	__u64 len;
+};
+
+#define PINIO_URING_CMD_READ	_IOW(PINIO_IOC_MAGIC, 0x10, struct pinio_uring_cmd)
+#define PINIO_URING_CMD_WRITE	_IOW(PINIO_IOC_MAGIC, 0x11, struct pinio_uring_cmd)
 
 #endif /* _UAPI_LINUX_PINIO_H */

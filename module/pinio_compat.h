@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The few kernel interfaces pinio uses that differ between the kernels it
+ * supports (Debian's 6.1 and 6.12).
+ */
+#ifndef _PINIO_COMPAT_H
+#define _PINIO_COMPAT_H
+
+#include <linux/version.h>
+
+/* 6.7 moved the uring_cmd driver API out of <linux/io_uring.h>. */
+#if KERNEL_VERSION(6, 7, 0) <= LINUX_VERSION_CODE
+#include <linux/io_uring/cmd.h>
+#else
+#include <linux/io_uring.h>
+#endif
+
+/*
+ * 6.6 gave uring_cmd the whole SQE instead of a pointer to its cmd area.
+ * Either way the payload is sqe->cmd, 80 bytes on an IORING_SETUP_SQE128
+ * ring. (io_uring_cmd_done() already takes issue_flags on Debian's 6.1.)
+ */
+static inline const void *pinio_uring_cmd_payload(const struct io_uring_cmd *ioucmd)
+{
+#if KERNEL_VERSION(6, 6, 0) <= LINUX_VERSION_CODE
+	return io_uring_sqe_cmd(ioucmd->sqe);
+#else
+	return ioucmd->cmd;
+#endif
+}
+
+#endif /* _PINIO_COMPAT_H */
