@@ -110,4 +110,8 @@ int pinio_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags);
 int pinio_uring_init(void);
 void pinio_uring_exit(void);
 
+/* pinio_kcopy.c */
+void pinio_debugfs_init(void);
+void pinio_debugfs_exit(void);
+
 #endif /* _PINIO_DRV_H */

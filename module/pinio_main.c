@@ -151,6 +151,7 @@ static int __init pinio_init(void)
 	if (ret)
 		goto exit_uring;
 
+	pinio_debugfs_init();
 	pr_info("%u MiB store, bounce=%d\n", size_mb, bounce);
 	return 0;
 
@@ -163,6 +164,7 @@ free_store:
 
 static void __exit pinio_exit(void)
 {
+	pinio_debugfs_exit();
 	misc_deregister(&pinio_misc);
 	pinio_uring_exit();
 	pinio_store_exit();
