@@ -1,0 +1,1077 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pinio_bench: buffered versus direct I/O on /dev/pinio, every path side by
+ * side in one run on the same pre-faulted buffers, against io_uring's own
+ * registered buffers and against plain memcpy in user space and in the
+ * kernel (the driver's debugfs kcopy trigger).
+ *
+ * Each case runs a warm-up, then --reps repetitions of at least --ms
+ * milliseconds each; the median repetition is reported. Ratios are only
+ * ever taken between cases of the same run. Under QEMU/TCG the absolute
+ * figures say nothing about hardware; the ratios are what to read.
+ *
+ * Runs unchanged on a real machine with pinio.ko loaded (as root, for the
+ * bounce switch and debugfs).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <pinio/pinio.h>
+#include <pinio/pinio_uring.h>
+
+#define KCOPY_PATH	"/sys/kernel/debug/pinio/kcopy"
+#define BOUNCE_PARAM	"/sys/module/pinio/parameters/bounce"
+#define MAX_QD		32
+#define MAX_SIZE	(4u << 20)
+#define MAX_REPS	64
+#define VERIFY_SIZE	(64u << 10)
+#define MIB		(1u << 20)
+
+static const size_t sizes[] = { 512, 4096, 64 << 10, 1 << 20, 4 << 20 };
+#define NR_SIZES (sizeof(sizes) / sizeof(sizes[0]))
+static const int qds[] = { 1, MAX_QD };
+
+struct bench {
+	int fd;				/* /dev/pinio, opened under @bounce */
+	int bounce;
+	struct pinio_info info;
+	uint8_t *buf;			/* MAX_QD * MAX_SIZE, pre-faulted */
+	uint8_t *src;			/* memcpy's stand-in for the device */
+	size_t buf_len;
+	uint32_t handle;		/* pinio registration of buf */
+	struct io_uring ring;		/* plain SQEs; buf is fixed buffer 0 */
+	struct io_uring ring128;	/* SQE128 for uring_cmd; buf fixed 0 */
+	double ms;
+	int reps;
+	bool quick;
+};
+
+/* One unit of work: @qd transfers of @size; returns 0 or -errno. */
+typedef int (*unit_fn)(struct bench *b, bool write, size_t size, int qd,
+		       uint64_t unit);
+
+struct path {
+	int id;
+	const char *name;
+	unit_fn fn;
+	bool queued;			/* has a QD32 variant */
+	bool device;			/* goes through /dev/pinio */
+};
+
+struct result {
+	int bounce;
+	const struct path *path;
+	bool write;
+	size_t size;
+	int qd;
+	double ops_s, mb_s, cpu_s_gb;
+};
+
+static struct result results[1024];
+static int nr_results;
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Slot @j of unit @unit: where in the buffer and in the device. */
+static uint64_t buf_off(size_t size, int j)
+{
+	return (uint64_t)j * size;
+}
+
+static uint64_t dev_off(struct bench *b, size_t size, int qd, uint64_t unit,
+			int j)
+{
+	uint64_t slots = b->info.dev_size / size;
+
+	return ((unit * qd + j) % slots) * size;
+}
+
+/* ---- the paths ---- */
+
+static int unit_rw(struct bench *b, bool write, size_t size, int qd,
+		   uint64_t unit)
+{
+	uint64_t off = dev_off(b, size, qd, unit, 0);
+	ssize_t n = write ? pwrite(b->fd, b->buf, size, off) :
+			    pread(b->fd, b->buf, size, off);
+
+	if (n < 0)
+		return -errno;
+	return (size_t)n == size ? 0 : -EIO;
+}
+
+/* Submit the @qd SQEs prepared by the caller, wait for and check all CQEs. */
+static int uring_finish(struct io_uring *ring, size_t size, int qd)
+{
+	struct io_uring_cqe *cqe;
+	unsigned int head, seen = 0;
+	int ret = io_uring_submit_and_wait(ring, qd);
+
+	if (ret < 0)
+		return ret;
+	while (seen < (unsigned int)qd) {
+		ret = io_uring_wait_cqe(ring, &cqe);
+		if (ret < 0)
+			return ret;
+		io_uring_for_each_cqe(ring, head, cqe) {
+			if (cqe->res != (int)size)
+				ret = cqe->res < 0 ? cqe->res : -EIO;
+			seen++;
+		}
+		io_uring_cq_advance(ring, seen);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+static int unit_uring_rw(struct bench *b, bool write, size_t size, int qd,
+			 uint64_t unit)
+{
+	for (int j = 0; j < qd; j++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&b->ring);
+		uint8_t *p = b->buf + buf_off(size, j);
+		uint64_t off = dev_off(b, size, qd, unit, j);
+
+		if (!sqe)
+			return -EBUSY;
+		if (write)
+			io_uring_prep_write(sqe, b->fd, p, size, off);
+		else
+			io_uring_prep_read(sqe, b->fd, p, size, off);
+	}
+	return uring_finish(&b->ring, size, qd);
+}
+
+static int unit_uring_fixed(struct bench *b, bool write, size_t size, int qd,
+			    uint64_t unit)
+{
+	for (int j = 0; j < qd; j++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&b->ring);
+		uint8_t *p = b->buf + buf_off(size, j);
+		uint64_t off = dev_off(b, size, qd, unit, j);
+
+		if (!sqe)
+			return -EBUSY;
+		if (write)
+			io_uring_prep_write_fixed(sqe, b->fd, p, size, off, 0);
+		else
+			io_uring_prep_read_fixed(sqe, b->fd, p, size, off, 0);
+	}
+	return uring_finish(&b->ring, size, qd);
+}
+
+static int unit_ioctl(struct bench *b, bool write, size_t size, int qd,
+		      uint64_t unit)
+{
+	uint64_t off = dev_off(b, size, qd, unit, 0);
+
+	return write ? pinio_write(b->fd, b->handle, 0, off, size) :
+		       pinio_read(b->fd, b->handle, 0, off, size);
+}
+
+/* What drivers that pin per call do: register, transfer, unregister. */
+static int unit_ioctl_reg(struct bench *b, bool write, size_t size, int qd,
+			  uint64_t unit)
+{
+	uint64_t off = dev_off(b, size, qd, unit, 0);
+	uint32_t h;
+	int ret, ret2;
+
+	ret = pinio_register(b->fd, b->buf, size, write ? PINIO_REG_USER_TO_DEV :
+			     PINIO_REG_DEV_TO_USER, &h);
+	if (ret)
+		return ret;
+	ret = write ? pinio_write(b->fd, h, 0, off, size) :
+		      pinio_read(b->fd, h, 0, off, size);
+	ret2 = pinio_unregister(b->fd, h);
+	return ret ? ret : ret2;
+}
+
+static int unit_batch(struct bench *b, bool write, size_t size, int qd,
+		      uint64_t unit)
+{
+	struct pinio_xfer segs[MAX_QD];
+
+	for (int j = 0; j < qd; j++)
+		pinio_seg(&segs[j], write ? PINIO_OP_WRITE : PINIO_OP_READ,
+			  b->handle, buf_off(size, j),
+			  dev_off(b, size, qd, unit, j), size);
+	return pinio_batch(b->fd, segs, qd, NULL);
+}
+
+static int unit_pinio_uring(struct bench *b, bool write, size_t size, int qd,
+			    uint64_t unit)
+{
+	for (int j = 0; j < qd; j++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&b->ring128);
+
+		if (!sqe)
+			return -EBUSY;
+		pinio_prep_xfer(sqe, b->fd, write, b->handle, buf_off(size, j),
+				dev_off(b, size, qd, unit, j), size);
+	}
+	return uring_finish(&b->ring128, size, qd);
+}
+
+static int unit_pinio_uring_fixed(struct bench *b, bool write, size_t size,
+				  int qd, uint64_t unit)
+{
+	for (int j = 0; j < qd; j++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&b->ring128);
+
+		if (!sqe)
+			return -EBUSY;
+		pinio_prep_xfer_fixed(sqe, b->fd, write, 0,
+				      b->buf + buf_off(size, j),
+				      dev_off(b, size, qd, unit, j), size);
+	}
+	return uring_finish(&b->ring128, size, qd);
+}
+
+/* The in-guest limit: the same bytes moved by user-space memcpy. */
+static int unit_memcpy(struct bench *b, bool write, size_t size, int qd,
+		       uint64_t unit)
+{
+	uint8_t *dev = b->src + dev_off(b, size, qd, unit, 0) % b->buf_len;
+
+	if (write)
+		memcpy(dev, b->buf, size);
+	else
+		memcpy(b->buf, dev, size);
+	return 0;
+}
+
+static const struct path paths[] = {
+	{ 1, "read/write", unit_rw, false, true },
+	{ 2, "uring-rw", unit_uring_rw, true, true },
+	{ 3, "uring-fixed", unit_uring_fixed, true, true },
+	{ 4, "pinio-ioctl", unit_ioctl, false, true },
+	{ 5, "pinio-ioctl-reg", unit_ioctl_reg, false, true },
+	{ 6, "pinio-batch", unit_batch, true, true },
+	{ 7, "pinio-uring", unit_pinio_uring, true, true },
+	{ 8, "pinio-uring-fixed", unit_pinio_uring_fixed, true, true },
+	{ 9, "memcpy", unit_memcpy, false, false },
+	{ 10, "kcopy", NULL, false, false },
+};
+#define NR_PATHS (sizeof(paths) / sizeof(paths[0]))
+
+/* ---- measurement ---- */
+
+static int measure(struct bench *b, const struct path *p, bool write,
+		   size_t size, int qd, struct result *r)
+{
+	double ops[MAX_REPS], mb[MAX_REPS], cpu[MAX_REPS];
+	uint64_t unit = 0;
+	int ret;
+
+	/* Warm-up: a quarter of a repetition, at least two units. */
+	for (double end = now_s() + b->ms / 4000; unit < 2 || now_s() < end;)
+		if ((ret = p->fn(b, write, size, qd, unit++)))
+			return ret;
+
+	for (int rep = 0; rep < b->reps; rep++) {
+		double c0 = cpu_s(), t0 = now_s(), t;
+		uint64_t n = 0;
+
+		do {
+			ret = p->fn(b, write, size, qd, unit++);
+			if (ret)
+				return ret;
+			n++;
+			t = now_s() - t0;
+		} while (t < b->ms / 1000);
+
+		ops[rep] = n * qd / t;
+		mb[rep] = n * qd * (double)size / t / 1e6;
+		cpu[rep] = (cpu_s() - c0) / (n * qd * (double)size / 1e9);
+	}
+	r->ops_s = median(ops, b->reps);
+	r->mb_s = median(mb, b->reps);
+	r->cpu_s_gb = median(cpu, b->reps);
+	return 0;
+}
+
+/* Kernel memcpy of the same bytes, timed by the driver (debugfs). */
+static int kcopy_once(bool to_store, size_t size, unsigned int iters,
+		      double *ns)
+{
+	char cmd[64], out[96], dir[8];
+	size_t sz;
+	unsigned int it;
+	int fd, n, ret = 0;
+	long long t;
+
+	fd = open(KCOPY_PATH, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = snprintf(cmd, sizeof(cmd), "%s %zu %u", to_store ? "write" : "read",
+		     size, iters);
+	if (write(fd, cmd, n) != n) {
+		ret = -errno;
+		goto close_fd;
+	}
+	n = pread(fd, out, sizeof(out) - 1, 0);
+	if (n <= 0) {
+		ret = n < 0 ? -errno : -EIO;
+		goto close_fd;
+	}
+	out[n] = '\0';
+	if (sscanf(out, "%7s %zu %u %lld", dir, &sz, &it, &t) != 4)
+		ret = -EIO;
+	*ns = t;
+close_fd:
+	close(fd);
+	return ret;
+}
+
+static int measure_kcopy(struct bench *b, bool write, size_t size,
+			 struct result *r)
+{
+	double ops[MAX_REPS], mb[MAX_REPS], cpu[MAX_REPS], ns;
+	unsigned int iters;
+	int ret;
+
+	/* Calibrate (and warm up) so one repetition lasts about --ms. */
+	ret = kcopy_once(write, size, 4, &ns);
+	if (ret)
+		return ret;
+	iters = 4 * (b->ms * 1e6 / (ns > 1 ? ns : 1));
+	iters = iters < 1 ? 1 : iters > 100000 ? 100000 : iters;
+
+	for (int rep = 0; rep < b->reps; rep++) {
+		double c0 = cpu_s();
+
+		ret = kcopy_once(write, size, iters, &ns);
+		if (ret)
+			return ret;
+		ops[rep] = iters / (ns * 1e-9);
+		mb[rep] = iters * (double)size / (ns * 1e-9) / 1e6;
+		cpu[rep] = (cpu_s() - c0) / (iters * (double)size / 1e9);
+	}
+	r->ops_s = median(ops, b->reps);
+	r->mb_s = median(mb, b->reps);
+	r->cpu_s_gb = median(cpu, b->reps);
+	return 0;
+}
+
+/* ---- correctness: every path must move the right bytes ---- */
+
+static void fill(uint8_t *p, size_t len, unsigned int seed)
+{
+	for (size_t i = 0; i < len; i++)
+		p[i] = (uint8_t)((i * 31 + seed * 7 + (i >> 12)) ^ (i >> 8));
+}
+
+static int verify_path(struct bench *b, const struct path *p)
+{
+	static uint8_t want[VERIFY_SIZE], got[VERIFY_SIZE];
+	int ret;
+
+	if (!p->device)
+		return 0;
+	/* Write through the path, read back through the buffered path. */
+	fill(b->buf, VERIFY_SIZE, p->id);
+	memcpy(want, b->buf, VERIFY_SIZE);
+	ret = p->fn(b, true, VERIFY_SIZE, 1, 0);
+	if (ret)
+		return ret;
+	if (pread(b->fd, got, VERIFY_SIZE, 0) != VERIFY_SIZE ||
+	    memcmp(want, got, VERIFY_SIZE))
+		return -EIO;
+
+	/* And the other way. */
+	fill(want, VERIFY_SIZE, p->id + 100);
+	if (pwrite(b->fd, want, VERIFY_SIZE, 0) != VERIFY_SIZE)
+		return -errno;
+	memset(b->buf, 0, VERIFY_SIZE);
+	ret = p->fn(b, false, VERIFY_SIZE, 1, 0);
+	if (ret)
+		return ret;
+	return memcmp(want, b->buf, VERIFY_SIZE) ? -EIO : 0;
+}
+
+/* ---- set-up ---- */
+
+static int set_bounce(int on)
+{
+	int fd = open(BOUNCE_PARAM, O_WRONLY | O_CLOEXEC);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, on ? "1" : "0", 1) != 1)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static void *map_buffer(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	memset(p, 0xa5, len);		/* pre-fault every page */
+	return p;
+}
+
+static int open_device(struct bench *b, int bounce)
+{
+	struct iovec iov = { .iov_base = b->buf, .iov_len = b->buf_len };
+	int ret;
+
+	ret = set_bounce(bounce);
+	if (ret)
+		return ret;
+	b->bounce = bounce;
+	b->fd = pinio_open(NULL, O_RDWR);
+	if (b->fd < 0)
+		return b->fd;
+	ret = pinio_get_info(b->fd, &b->info);
+	if (ret)
+		return ret;
+	if (!!(b->info.features & PINIO_FEAT_BOUNCE) != !!bounce)
+		return -EPROTO;
+	ret = pinio_register(b->fd, b->buf, b->buf_len, PINIO_REG_BIDIR,
+			     &b->handle);
+	if (ret)
+		return ret;
+	ret = io_uring_queue_init(2 * MAX_QD, &b->ring, 0);
+	if (ret)
+		return ret;
+	ret = io_uring_queue_init(2 * MAX_QD, &b->ring128, IORING_SETUP_SQE128);
+	if (ret)
+		return ret;
+	ret = io_uring_register_buffers(&b->ring, &iov, 1);
+	if (ret)
+		return ret;
+	return io_uring_register_buffers(&b->ring128, &iov, 1);
+}
+
+static void close_device(struct bench *b)
+{
+	io_uring_queue_exit(&b->ring128);
+	io_uring_queue_exit(&b->ring);
+	pinio_unregister(b->fd, b->handle);
+	pinio_close(b->fd);
+}
+
+/* ---- registration cost ---- */
+
+struct reg_result {
+	size_t mib;
+	bool thp;
+	long thp_kib;			/* AnonHugePages actually backing it */
+	double pinio_ns_page, uring_ns_page;
+	double pinio_unreg_ns_page, uring_unreg_ns_page;
+};
+
+static struct reg_result reg_results[8];
+static int nr_reg_results;
+
+static long anon_huge_kib(void)
+{
+	char line[256];
+	long kib = -1;
+	FILE *f = fopen("/proc/self/smaps_rollup", "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "AnonHugePages: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+static int measure_registration(struct bench *b, size_t mib, bool thp,
+				struct reg_result *r)
+{
+	double pr[MAX_REPS], pu[MAX_REPS], ur[MAX_REPS], uu[MAX_REPS];
+	size_t len = mib * MIB, align = 2 * MIB, pages = len / 4096;
+	struct io_uring ring;
+	struct iovec iov;
+	uint8_t *raw, *p;
+	int ret;
+
+	raw = mmap(NULL, len + align, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (raw == MAP_FAILED)
+		return -errno;
+	p = (uint8_t *)(((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1));
+	madvise(p, len, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	memset(p, 0x3c, len);
+	r->thp_kib = anon_huge_kib();
+	iov.iov_base = p;
+	iov.iov_len = len;
+
+	ret = io_uring_queue_init(4, &ring, 0);
+	if (ret)
+		goto unmap;
+	for (int rep = -1; rep < b->reps; rep++) {	/* rep -1 warms up */
+		uint32_t h;
+		double t0, t1, t2;
+
+		t0 = now_s();
+		ret = pinio_register(b->fd, p, len, PINIO_REG_BIDIR, &h);
+		t1 = now_s();
+		if (ret)
+			break;
+		ret = pinio_unregister(b->fd, h);
+		t2 = now_s();
+		if (ret)
+			break;
+		if (rep >= 0) {
+			pr[rep] = (t1 - t0) * 1e9 / pages;
+			pu[rep] = (t2 - t1) * 1e9 / pages;
+		}
+
+		t0 = now_s();
+		ret = io_uring_register_buffers(&ring, &iov, 1);
+		t1 = now_s();
+		if (ret)
+			break;
+		ret = io_uring_unregister_buffers(&ring);
+		t2 = now_s();
+		if (ret)
+			break;
+		if (rep >= 0) {
+			ur[rep] = (t1 - t0) * 1e9 / pages;
+			uu[rep] = (t2 - t1) * 1e9 / pages;
+		}
+	}
+	io_uring_queue_exit(&ring);
+	if (!ret) {
+		r->mib = mib;
+		r->thp = thp;
+		r->pinio_ns_page = median(pr, b->reps);
+		r->pinio_unreg_ns_page = median(pu, b->reps);
+		r->uring_ns_page = median(ur, b->reps);
+		r->uring_unreg_ns_page = median(uu, b->reps);
+	}
+unmap:
+	munmap(raw, len + align);
+	return ret;
+}
+
+/* ---- reporting ---- */
+
+static const struct result *find(int bounce, int path, bool write,
+				 size_t size, int qd)
+{
+	for (int i = 0; i < nr_results; i++) {
+		const struct result *r = &results[i];
+
+		if (r->bounce == bounce && r->path->id == path &&
+		    r->write == write && r->size == size && r->qd == qd)
+			return r;
+	}
+	return NULL;
+}
+
+/* Ratio of two cases' figure (ops/s; same size means same for MB/s). */
+static double ratio(const struct result *a, const struct result *b)
+{
+	return a && b && b->ops_s > 0 ? a->ops_s / b->ops_s : 0;
+}
+
+static void size_label(size_t size, char *out, size_t len)
+{
+	if (size >= MIB)
+		snprintf(out, len, "%zuM", size / MIB);
+	else if (size >= 1024)
+		snprintf(out, len, "%zuK", size / 1024);
+	else
+		snprintf(out, len, "%zu", size);
+}
+
+static void print_tables(FILE *out)
+{
+	char lbl[16];
+
+	for (int bounce = 0; bounce <= 1; bounce++)
+		for (int w = 0; w <= 1; w++)
+			for (int q = 0; q < 2; q++) {
+				fprintf(out, "\nbounce=%d %s QD%d  MB/s (x vs read/write, x vs uring-fixed)\n",
+					bounce, w ? "write" : "read", qds[q]);
+				fprintf(out, "%-18s", "path");
+				for (size_t s = 0; s < NR_SIZES; s++) {
+					size_label(sizes[s], lbl, sizeof(lbl));
+					fprintf(out, " %22s", lbl);
+				}
+				fputc('\n', out);
+				for (size_t p = 0; p < NR_PATHS; p++) {
+					const struct path *pa = &paths[p];
+
+					if (qds[q] > 1 && !pa->queued)
+						continue;
+					if (!find(bounce, pa->id, w, sizes[0], qds[q]))
+						continue;
+					fprintf(out, "%-18s", pa->name);
+					for (size_t s = 0; s < NR_SIZES; s++) {
+						const struct result *r =
+							find(bounce, pa->id, w, sizes[s], qds[q]);
+						char cell[32];
+
+						snprintf(cell, sizeof(cell), "%.0f (%.2f,%.2f)",
+							 r ? r->mb_s : 0,
+							 ratio(r, find(bounce, 1, w, sizes[s], 1)),
+							 ratio(r, find(bounce, 3, w, sizes[s], qds[q])));
+						fprintf(out, " %22s", cell);
+					}
+					fputc('\n', out);
+				}
+			}
+}
+
+struct headline {
+	char name[96];
+	double value, target;
+	bool at_least;			/* value >= target passes, else <= */
+};
+
+static struct headline heads[32];
+static int nr_heads;
+
+static void add_head(const char *name, double value, double target,
+		     bool at_least)
+{
+	struct headline *h = &heads[nr_heads++];
+
+	snprintf(h->name, sizeof(h->name), "%s", name);
+	h->value = value;
+	h->target = target;
+	h->at_least = at_least;
+}
+
+static bool head_ok(const struct headline *h)
+{
+	return h->value > 0 &&
+	       (h->at_least ? h->value >= h->target : h->value <= h->target);
+}
+
+static void compute_headlines(void)
+{
+	char name[96], lbl[16];
+
+	for (int w = 0; w <= 1; w++) {
+		const char *dir = w ? "write" : "read";
+
+		for (size_t s = 3; s < NR_SIZES; s++) {
+			size_label(sizes[s], lbl, sizeof(lbl));
+			snprintf(name, sizeof(name), "pinio-ioctl/kcopy %s %s",
+				 dir, lbl);
+			add_head(name, ratio(find(0, 4, w, sizes[s], 1),
+					     find(0, 10, w, sizes[s], 1)), 0.85, true);
+			snprintf(name, sizeof(name), "pinio-uring/kcopy %s %s",
+				 dir, lbl);
+			add_head(name, ratio(find(0, 7, w, sizes[s], 1),
+					     find(0, 10, w, sizes[s], 1)), 0.85, true);
+			snprintf(name, sizeof(name), "pinio-ioctl/memcpy %s %s",
+				 dir, lbl);
+			add_head(name, ratio(find(0, 4, w, sizes[s], 1),
+					     find(0, 9, w, sizes[s], 1)), 0, true);
+		}
+		snprintf(name, sizeof(name), "pinio-uring QD32/pinio-ioctl QD1 %s 4K", dir);
+		add_head(name, ratio(find(0, 7, w, 4096, MAX_QD),
+				     find(0, 4, w, 4096, 1)), 1.5, true);
+		snprintf(name, sizeof(name), "pinio-uring QD32/uring-fixed QD32 %s 4K", dir);
+		add_head(name, ratio(find(0, 7, w, 4096, MAX_QD),
+				     find(0, 3, w, 4096, MAX_QD)), 1.0, true);
+		snprintf(name, sizeof(name), "pinio-ioctl/pinio-ioctl-reg %s 1M", dir);
+		add_head(name, ratio(find(0, 4, w, MIB, 1),
+				     find(0, 5, w, MIB, 1)), 1.2, true);
+		for (size_t s = 2; s < NR_SIZES; s++) {
+			size_label(sizes[s], lbl, sizeof(lbl));
+			snprintf(name, sizeof(name),
+				 "bounce=1 pinio-ioctl/read-write %s %s", dir, lbl);
+			add_head(name, ratio(find(1, 4, w, sizes[s], 1),
+					     find(1, 1, w, sizes[s], 1)), 1.6, true);
+		}
+	}
+	for (int i = 0; i < nr_reg_results; i++) {
+		const struct reg_result *r = &reg_results[i];
+
+		snprintf(name, sizeof(name),
+			 "register ns/page pinio/io_uring %zuM thp=%d", r->mib,
+			 r->thp);
+		add_head(name, r->uring_ns_page > 0 ?
+			 r->pinio_ns_page / r->uring_ns_page : 0, 1.2, false);
+	}
+}
+
+static void print_headlines(FILE *out)
+{
+	fprintf(out, "\nHeadline ratios (same boot; a target of 0 is informational)\n");
+	for (int i = 0; i < nr_heads; i++) {
+		const struct headline *h = &heads[i];
+
+		fprintf(out, "  %-52s %7.2fx  target %s%.2f  %s\n", h->name,
+			h->value, h->at_least ? ">=" : "<=", h->target,
+			!h->target ? "" : head_ok(h) ? "MET" : "MISSED");
+	}
+}
+
+static void read_line(const char *path, const char *prefix, char *out,
+		      size_t len)
+{
+	char line[4096];
+	FILE *f = fopen(path, "re");
+
+	snprintf(out, len, "unknown");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (prefix && strncmp(line, prefix, strlen(prefix)))
+			continue;
+		char *v = prefix ? strchr(line, ':') : line;
+
+		if (!v)
+			continue;
+		v += prefix ? 1 : 0;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		v[strcspn(v, "\n")] = '\0';
+		snprintf(out, len, "%s", v);
+		break;
+	}
+	fclose(f);
+}
+
+static void json_str(FILE *f, const char *key, const char *val, bool comma)
+{
+	fprintf(f, "    \"%s\": \"", key);
+	for (const char *c = val; *c; c++)
+		if (*c == '"' || *c == '\\')
+			fprintf(f, "\\%c", *c);
+		else if ((unsigned char)*c >= 0x20)
+			fputc(*c, f);
+	fprintf(f, "\"%s\n", comma ? "," : "");
+}
+
+static int write_outputs(struct bench *b, const char *dir)
+{
+	char path[512], model[256], flags[4096], vendor[128], cmdline[1024],
+	     async_min[32];
+	const char *cpu_arg = getenv("PINIO_BENCH_CPU");
+	struct utsname u;
+	FILE *f;
+
+	uname(&u);
+	read_line("/proc/cpuinfo", "model name", model, sizeof(model));
+	read_line("/proc/cpuinfo", "flags", flags, sizeof(flags));
+	read_line("/sys/class/dmi/id/sys_vendor", NULL, vendor, sizeof(vendor));
+	read_line("/proc/cmdline", NULL, cmdline, sizeof(cmdline));
+	read_line("/sys/module/pinio/parameters/uring_async_min", NULL,
+		  async_min, sizeof(async_min));
+
+	snprintf(path, sizeof(path), "%s/bench.csv", dir);
+	f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	fprintf(f, "bounce,path_id,path,dir,size,qd,ops_per_s,mb_per_s,cpu_s_per_gb,x_vs_read_write,x_vs_uring_fixed\n");
+	for (int i = 0; i < nr_results; i++) {
+		const struct result *r = &results[i];
+
+		fprintf(f, "%d,%d,%s,%s,%zu,%d,%.1f,%.2f,%.4f,%.3f,%.3f\n",
+			r->bounce, r->path->id, r->path->name,
+			r->write ? "write" : "read", r->size, r->qd, r->ops_s,
+			r->mb_s, r->cpu_s_gb,
+			ratio(r, find(r->bounce, 1, r->write, r->size, 1)),
+			ratio(r, find(r->bounce, 3, r->write, r->size, r->qd)));
+	}
+	fclose(f);
+
+	snprintf(path, sizeof(path), "%s/register.csv", dir);
+	f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	fprintf(f, "size_mib,thp,anon_huge_kib,pinio_reg_ns_per_page,uring_reg_ns_per_page,pinio_unreg_ns_per_page,uring_unreg_ns_per_page,x_pinio_vs_uring\n");
+	for (int i = 0; i < nr_reg_results; i++) {
+		const struct reg_result *r = &reg_results[i];
+
+		fprintf(f, "%zu,%d,%ld,%.1f,%.1f,%.1f,%.1f,%.3f\n", r->mib,
+			r->thp, r->thp_kib, r->pinio_ns_page, r->uring_ns_page,
+			r->pinio_unreg_ns_page, r->uring_unreg_ns_page,
+			r->uring_ns_page > 0 ? r->pinio_ns_page / r->uring_ns_page : 0);
+	}
+	fclose(f);
+
+	snprintf(path, sizeof(path), "%s/headline.csv", dir);
+	f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	fprintf(f, "name,value,target,met\n");
+	for (int i = 0; i < nr_heads; i++)
+		fprintf(f, "\"%s\",%.3f,%.2f,%d\n", heads[i].name,
+			heads[i].value, heads[i].target, head_ok(&heads[i]));
+	fclose(f);
+
+	snprintf(path, sizeof(path), "%s/bench.json", dir);
+	f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	fprintf(f, "{\n  \"facts\": {\n");
+	json_str(f, "kernel", u.release, true);
+	json_str(f, "machine", u.machine, true);
+	json_str(f, "cpu_model", model, true);
+	json_str(f, "cpu_flags", flags, true);
+	json_str(f, "qemu_cpu", cpu_arg ? cpu_arg : "not under the runner", true);
+	json_str(f, "sys_vendor", vendor, true);
+	json_str(f, "kernel_cmdline", cmdline, true);
+	json_str(f, "uring_async_min", async_min, true);
+	fprintf(f, "    \"hypervisor\": %s,\n",
+		strstr(flags, "hypervisor") ? "true" : "false");
+	fprintf(f, "    \"cpus\": %ld,\n", sysconf(_SC_NPROCESSORS_ONLN));
+	fprintf(f, "    \"dev_size\": %llu,\n", (unsigned long long)b->info.dev_size);
+	fprintf(f, "    \"ms_per_rep\": %.0f,\n    \"reps\": %d,\n    \"quick\": %s,\n",
+		b->ms, b->reps, b->quick ? "true" : "false");
+	json_str(f, "note", "medians of reps after warm-up; absolute figures under QEMU TCG are not hardware figures, read the ratios; cpu_s_per_gb is the benchmark process's own CPU time (getrusage), so work done in pinio's workqueue for large uring_cmd transfers is not in it", false);
+	fprintf(f, "  },\n  \"results\": [\n");
+	for (int i = 0; i < nr_results; i++) {
+		const struct result *r = &results[i];
+
+		fprintf(f, "    {\"bounce\": %d, \"path_id\": %d, \"path\": \"%s\", \"dir\": \"%s\", \"size\": %zu, \"qd\": %d, \"ops_per_s\": %.1f, \"mb_per_s\": %.2f, \"cpu_s_per_gb\": %.4f, \"x_vs_read_write\": %.3f, \"x_vs_uring_fixed\": %.3f}%s\n",
+			r->bounce, r->path->id, r->path->name,
+			r->write ? "write" : "read", r->size, r->qd, r->ops_s,
+			r->mb_s, r->cpu_s_gb,
+			ratio(r, find(r->bounce, 1, r->write, r->size, 1)),
+			ratio(r, find(r->bounce, 3, r->write, r->size, r->qd)),
+			i + 1 < nr_results ? "," : "");
+	}
+	fprintf(f, "  ],\n  \"registration\": [\n");
+	for (int i = 0; i < nr_reg_results; i++) {
+		const struct reg_result *r = &reg_results[i];
+
+		fprintf(f, "    {\"size_mib\": %zu, \"thp\": %s, \"anon_huge_kib\": %ld, \"pinio_reg_ns_per_page\": %.1f, \"uring_reg_ns_per_page\": %.1f, \"pinio_unreg_ns_per_page\": %.1f, \"uring_unreg_ns_per_page\": %.1f}%s\n",
+			r->mib, r->thp ? "true" : "false", r->thp_kib,
+			r->pinio_ns_page, r->uring_ns_page,
+			r->pinio_unreg_ns_page, r->uring_unreg_ns_page,
+			i + 1 < nr_reg_results ? "," : "");
+	}
+	fprintf(f, "  ],\n  \"headline\": [\n");
+	for (int i = 0; i < nr_heads; i++)
+		fprintf(f, "    {\"name\": \"%s\", \"value\": %.3f, \"target\": %.2f, \"at_least\": %s, \"met\": %s}%s\n",
+			heads[i].name, heads[i].value, heads[i].target,
+			heads[i].at_least ? "true" : "false",
+			head_ok(&heads[i]) ? "true" : "false",
+			i + 1 < nr_heads ? "," : "");
+	fprintf(f, "  ]\n}\n");
+	fclose(f);
+	return 0;
+}
+
+/* ---- main ---- */
+
+static int run_series(struct bench *b, int bounce, int *done, int total)
+{
+	int ret = open_device(b, bounce);
+
+	if (ret) {
+		fprintf(stderr, "pinio_bench: device set-up (bounce=%d): %s\n",
+			bounce, strerror(-ret));
+		return ret;
+	}
+	for (size_t p = 0; p < NR_PATHS; p++) {
+		const struct path *pa = &paths[p];
+
+		if (bounce && !pa->device)
+			continue;
+		if (pa->fn && (ret = verify_path(b, pa))) {
+			fprintf(stderr, "pinio_bench: %s moved wrong data: %s\n",
+				pa->name, strerror(-ret));
+			goto out;
+		}
+		for (int w = 0; w <= 1; w++)
+			for (size_t s = 0; s < NR_SIZES; s++)
+				for (int q = 0; q < 2; q++) {
+					struct result *r = &results[nr_results];
+
+					if (qds[q] > 1 && !pa->queued)
+						continue;
+					*r = (struct result){ .bounce = bounce, .path = pa,
+						.write = w, .size = sizes[s], .qd = qds[q] };
+					ret = pa->fn ? measure(b, pa, w, sizes[s], qds[q], r) :
+						       measure_kcopy(b, w, sizes[s], r);
+					if (ret) {
+						fprintf(stderr, "pinio_bench: %s %s %zu QD%d: %s\n",
+							pa->name, w ? "write" : "read",
+							sizes[s], qds[q], strerror(-ret));
+						goto out;
+					}
+					nr_results++;
+					fprintf(stderr, "\r[%3d/%3d] bounce=%d %-18s %-5s %8zu QD%-2d %9.1f MB/s   ",
+						++*done, total, bounce, pa->name,
+						w ? "write" : "read", sizes[s], qds[q], r->mb_s);
+				}
+	}
+out:
+	close_device(b);
+	return ret;
+}
+
+static int count_cases(void)
+{
+	int n = 0;
+
+	for (int bounce = 0; bounce <= 1; bounce++)
+		for (size_t p = 0; p < NR_PATHS; p++)
+			if (!bounce || paths[p].device)
+				n += 2 * NR_SIZES * (paths[p].queued ? 2 : 1);
+	return n;
+}
+
+static void usage(const char *argv0)
+{
+	fprintf(stderr,
+		"usage: %s [--quick] [--ms MS] [--reps N] [--out DIR]\n"
+		"  Benchmarks every path to /dev/pinio (pinio.ko loaded, run as root).\n"
+		"  --quick   short repetitions (for CI); --ms per repetition (default 60)\n"
+		"  --reps    repetitions after warm-up, median reported (default 5)\n"
+		"  --out     directory for bench.csv, bench.json, register.csv, headline.csv\n",
+		argv0);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "quick", no_argument, NULL, 'q' },
+		{ "ms", required_argument, NULL, 'm' },
+		{ "reps", required_argument, NULL, 'r' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct bench b = { .ms = 60, .reps = 5 };
+	const char *out = ".";
+	int opt, ret, done = 0, total = count_cases();
+	static const size_t reg_mib[] = { 1, 16, 256 };
+
+	while ((opt = getopt_long(argc, argv, "qm:r:o:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'q':
+			b.quick = true;
+			b.ms = 8;
+			break;
+		case 'm':
+			b.ms = atof(optarg);
+			break;
+		case 'r':
+			b.reps = atoi(optarg);
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		default:
+			usage(argv[0]);
+			return opt == 'h' ? 0 : 2;
+		}
+	}
+	if (b.reps < 5 || b.reps > MAX_REPS || b.ms <= 0) {
+		fprintf(stderr, "pinio_bench: --reps must be 5..%d, --ms > 0\n",
+			MAX_REPS);
+		return 2;
+	}
+
+	b.buf_len = (size_t)MAX_QD * MAX_SIZE;
+	b.buf = map_buffer(b.buf_len);
+	b.src = map_buffer(b.buf_len);
+	if (!b.buf || !b.src) {
+		fprintf(stderr, "pinio_bench: cannot map %zu MiB buffers\n",
+			2 * b.buf_len / MIB);
+		return 1;
+	}
+
+	fprintf(stderr, "pinio_bench: %d cases x (warm-up + %d reps x %.0f ms)\n",
+		total, b.reps, b.ms);
+	for (int bounce = 0; bounce <= 1; bounce++) {
+		ret = run_series(&b, bounce, &done, total);
+		if (ret)
+			return 1;
+	}
+	fputc('\n', stderr);
+	set_bounce(0);
+
+	b.fd = pinio_open(NULL, O_RDWR);
+	if (b.fd < 0)
+		return 1;
+	for (size_t i = 0; i < sizeof(reg_mib) / sizeof(reg_mib[0]); i++)
+		for (int thp = 0; thp <= 1; thp++) {
+			fprintf(stderr, "registration %zu MiB thp=%d\n", reg_mib[i], thp);
+			ret = measure_registration(&b, reg_mib[i], thp,
+						   &reg_results[nr_reg_results]);
+			if (ret) {
+				fprintf(stderr, "pinio_bench: registration %zu MiB: %s\n",
+					reg_mib[i], strerror(-ret));
+				return 1;
+			}
+			nr_reg_results++;
+		}
+	pinio_close(b.fd);
+
+	compute_headlines();
+	printf("pinio benchmark: medians of %d repetitions of >= %.0f ms after warm-up.\n"
+	       "Under QEMU TCG the absolute MB/s are emulator figures, not hardware ones: read the ratios.\n",
+	       b.reps, b.ms);
+	print_tables(stdout);
+	printf("\nRegistration, ns per 4 KiB page (median)\n");
+	printf("  %6s %4s %12s %10s %10s %12s %12s\n", "MiB", "thp", "hugeKiB",
+	       "pinio", "io_uring", "pinio-unreg", "uring-unreg");
+	for (int i = 0; i < nr_reg_results; i++) {
+		const struct reg_result *r = &reg_results[i];
+
+		printf("  %6zu %4d %12ld %10.1f %10.1f %12.1f %12.1f\n", r->mib,
+		       r->thp, r->thp_kib, r->pinio_ns_page, r->uring_ns_page,
+		       r->pinio_unreg_ns_page, r->uring_unreg_ns_page);
+	}
+	print_headlines(stdout);
+
+	ret = write_outputs(&b, out);
+	if (ret) {
+		fprintf(stderr, "pinio_bench: writing results to %s: %s\n", out,
+			strerror(-ret));
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
+/*
+ * libpinio: thin, errno-free wrappers around the pinio ioctls.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <pinio/pinio.h>
+
+#define PINIO_STATS_DIR "/sys/class/misc/pinio/stats/"
+
+static int pinio_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) < 0 ? -errno : 0;
+}
+
+int pinio_open(const char *path, int flags)
+{
+	int fd = open(path ? path : PINIO_DEVICE_PATH, flags | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int pinio_close(int fd)
+{
+	return close(fd) < 0 ? -errno : 0;
+}
+
+int pinio_get_info(int fd, struct pinio_info *info)
+{
+	return pinio_ioctl(fd, PINIO_IOC_INFO, info);
+}
+
+int pinio_register(int fd, const void *addr, size_t len, uint32_t flags,
+		   uint32_t *handle)
+{
+	struct pinio_region reg = {
+		.addr = (uint64_t)(uintptr_t)addr,
+		.len = len,
+		.flags = flags,
+	};
+	int ret = pinio_ioctl(fd, PINIO_IOC_REGISTER, &reg);
+
+	if (!ret)
+		*handle = reg.handle;
+	return ret;
+}
+
+int pinio_unregister(int fd, uint32_t handle)
+{
+	struct pinio_unregister unreg = { .handle = handle };
+
+	return pinio_ioctl(fd, PINIO_IOC_UNREGISTER, &unreg);
+}
+
+static int pinio_xfer(int fd, unsigned long cmd, uint32_t handle,
+		      uint64_t buf_offset, uint64_t dev_offset, uint64_t len)
+{
+	struct pinio_xfer x = {
+		.handle = handle,
+		.buf_offset = buf_offset,
+		.dev_offset = dev_offset,
+		.len = len,
+	};
+
+	return pinio_ioctl(fd, cmd, &x);
+}
+
+int pinio_read(int fd, uint32_t handle, uint64_t buf_offset,
+	       uint64_t dev_offset, uint64_t len)
+{
+	return pinio_xfer(fd, PINIO_IOC_READ, handle, buf_offset, dev_offset,
+			  len);
+}
+
+int pinio_write(int fd, uint32_t handle, uint64_t buf_offset,
+		uint64_t dev_offset, uint64_t len)
+{
+	return pinio_xfer(fd, PINIO_IOC_WRITE, handle, buf_offset, dev_offset,
+			  len);
+}
+
+void pinio_seg(struct pinio_xfer *seg, uint32_t op, uint32_t handle,
+	       uint64_t buf_offset, uint64_t dev_offset, uint64_t len)
+{
+	seg->handle = handle;
+	seg->op = op;
+	seg->buf_offset = buf_offset;
+	seg->dev_offset = dev_offset;
+	seg->len = len;
+}
+
+int pinio_batch(int fd, struct pinio_xfer *segs, uint32_t nr,
+		uint32_t *completed)
+{
+	struct pinio_batch b = {
+		.segs = (uint64_t)(uintptr_t)segs,
+		.nr = nr,
+	};
+	int ret = pinio_ioctl(fd, PINIO_IOC_BATCH, &b);
+
+	if (completed)
+		*completed = b.completed;
+	return ret;
+}
+
+int64_t pinio_stat(const char *name)
+{
+	char path[128], line[32];
+	int64_t val;
+	FILE *f;
+
+	if (strchr(name, '/') ||
+	    snprintf(path, sizeof(path), PINIO_STATS_DIR "%s", name) >=
+	    (int)sizeof(path))
+		return -EINVAL;
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	if (!fgets(line, sizeof(line), f) || sscanf(line, "%" SCNd64, &val) != 1)
+		val = -EIO;
+	fclose(f);
+	return val;
+}
