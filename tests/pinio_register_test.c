@@ -54,8 +54,9 @@ TEST_F(reg, info_fields)
 	ASSERT_EQ(PINIO_MAX_REGION_LEN, in->max_region_len);
 	ASSERT_EQ(PINIO_MAX_REGIONS, in->max_regions);
 	ASSERT_EQ(PINIO_MAX_BATCH, in->max_batch);
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < 4; i++) {
 		ASSERT_EQ(0, in->reserved[i]) TH_LOG("reserved[%d]", i);
+	}
 }
 
 /* The store is the size the module says, through every view of it. */
@@ -200,19 +201,22 @@ TEST_F(reg, handles_distinct)
 		ASSERT_OK(pinio_register(self->fd, b.p + i * ps, ps,
 					 PINIO_REG_BIDIR, &h[i]));
 		ASSERT_NE(0, h[i]);
-		for (j = 0; j < i; j++)
+		for (j = 0; j < i; j++) {
 			ASSERT_NE(h[j], h[i]) TH_LOG("%d and %d", j, i);
+		}
 	}
 	ASSERT_PINS(self->base, N, N);
 	/* Read 1 page of store into each; each lands in its own page. */
 	pattern_fill(b.p, N * ps, 0, 0);
 	ASSERT_OK(dev_pwrite_all(self->fd, b.p, N * ps, 0));
 	memset(b.p, 0, N * ps);
-	for (i = N - 1; i >= 0; i--)
+	for (i = N - 1; i >= 0; i--) {
 		ASSERT_OK(pinio_read(self->fd, h[i], 0, i * ps, ps));
+	}
 	ASSERT_PATTERN(b.p, N * ps, 0, 0);
-	for (i = 0; i < N; i++)
+	for (i = 0; i < N; i++) {
 		ASSERT_OK(pinio_unregister(self->fd, h[i]));
+	}
 	ASSERT_PINS(self->base, 0, 0);
 	tbuf_free(&b);
 }
@@ -550,7 +554,7 @@ TEST_F(reg, shmem_shared)
 /* Transparent huge pages, with a registration straddling two of them. */
 TEST_F_TIMEOUT(reg, thp, 120)
 {
-	size_t off = HPAGE_SIZE - 4097, len = HPAGE_SIZE + 8191;
+	size_t off = HPAGE_SIZE - 4097, len = HPAGE_SIZE + 4000;
 	struct tbuf b;
 	long kb;
 	int ret;
@@ -571,7 +575,7 @@ TEST_F_TIMEOUT(reg, thp, 120)
 /* hugetlb pages, with a registration straddling two of them. */
 TEST_F_TIMEOUT(reg, hugetlb, 120)
 {
-	size_t off = HPAGE_SIZE - 1, len = HPAGE_SIZE + 2;
+	size_t off = HPAGE_SIZE - 3, len = HPAGE_SIZE;
 	struct tbuf b;
 	int ret;
 
@@ -580,6 +584,7 @@ TEST_F_TIMEOUT(reg, hugetlb, 120)
 		SKIP(return, "no hugetlb pages reserved");
 	ASSERT_OK(ret);
 	roundtrip(_metadata, self->fd, &b, off, len, self->ps - 3, 0x4242);
+	roundtrip(_metadata, self->fd, &b, HPAGE_SIZE - 1, 2, 77, 0x4244);
 	roundtrip(_metadata, self->fd, &b, 0, 2 * HPAGE_SIZE, 0, 0x4243);
 	tbuf_free(&b);
 }
@@ -660,10 +665,11 @@ TEST_F_TIMEOUT(reg, max_regions_ebusy, 120)
 	h = calloc(PINIO_MAX_REGIONS, sizeof(*h));
 	ASSERT_NE(NULL, h);
 	ASSERT_OK(tbuf_anon(&b, 2 * ps));
-	for (i = 0; i < PINIO_MAX_REGIONS; i++)
+	for (i = 0; i < PINIO_MAX_REGIONS; i++) {
 		ASSERT_OK(pinio_register(self->fd, b.p + (i % ps), 1,
 					 PINIO_REG_BIDIR, &h[i]))
 			TH_LOG("registration %d", i);
+	}
 	ASSERT_PINS(self->base, PINIO_MAX_REGIONS, PINIO_MAX_REGIONS);
 	ASSERT_ERR(EBUSY, pinio_register(self->fd, b.p + ps, 1,
 					 PINIO_REG_BIDIR, &extra));

@@ -492,6 +492,11 @@ static inline int read_sysfs_u64(const char *path, uint64_t *val)
 	if (n < 0)
 		return -errno;
 	buf[n] = 0;
+	/* bool module parameters read back as Y / N */
+	if (buf[0] == 'Y' || buf[0] == 'N') {
+		*val = buf[0] == 'Y';
+		return 0;
+	}
 	errno = 0;
 	*val = strtoull(buf, &end, 0);
 	if (errno || end == buf)
@@ -635,6 +640,7 @@ struct tbuf {
 	size_t len;
 	int fd;
 	enum tbuf_kind kind;
+	char *path;		/* file to unlink when done */
 };
 
 static inline void tbuf_init(struct tbuf *b, enum tbuf_kind kind)
@@ -796,27 +802,27 @@ static inline int tbuf_thp(struct tbuf *b, size_t len)
 	return 0;
 }
 
-/* A file of @len bytes in @dir, mapped MAP_SHARED with @prot. */
+/*
+ * A file of @len bytes in @dir, mapped MAP_SHARED with @prot. It is unlinked
+ * only by tbuf_free(): 9p's path-based servers lose unlinked open files.
+ */
 static inline int tbuf_file(struct tbuf *b, const char *dir, size_t len,
 			    int prot)
 {
-	char path[4096];
 	int ret;
 
 	tbuf_init(b, TBUF_FILE);
-	snprintf(path, sizeof(path), "%s/pinio-test.%d", dir, getpid());
-	b->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (asprintf(&b->path, "%s/pinio-test.%d", dir, getpid()) < 0) {
+		b->path = NULL;
+		return -ENOMEM;
+	}
+	b->fd = open(b->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (b->fd < 0)
 		return -errno;
-	unlink(path);
 	if (ftruncate(b->fd, (off_t)len))
 		ret = -errno;
 	else
 		ret = tbuf_map(b, len, prot, MAP_SHARED, b->fd);
-	if (ret) {
-		close(b->fd);
-		b->fd = -1;
-	}
 	return ret;
 }
 
@@ -826,8 +832,13 @@ static inline void tbuf_free(struct tbuf *b)
 		munmap(b->base, b->map_len);
 	if (b->fd >= 0)
 		close(b->fd);
+	if (b->path) {
+		unlink(b->path);
+		free(b->path);
+	}
 	b->base = NULL;
 	b->fd = -1;
+	b->path = NULL;
 }
 
 /* An address range of @len bytes that is certainly not mapped. */
