@@ -58,8 +58,10 @@ tests: ksrc
 # sparse diagnostic fails.
 lint: ksrc
 	@test -n "$(KDIR)" || { echo "no kernel headers for KVER=$(KVER) (make deps)"; exit 1; }
-	$(CHECKPATCH) --strict --no-tree --quiet --show-types \
-		--ignore LINUX_VERSION_CODE -f $(LINT_FILES)
+	@mkdir -p $(BUILD)
+	@# From build/: checkpatch drops a camelcase cache file in its cwd.
+	cd $(BUILD) && $(CHECKPATCH) --strict --no-tree --quiet --show-types \
+		--ignore LINUX_VERSION_CODE -f $(addprefix $(TOP)/,$(LINT_FILES))
 	@$(MAKE) -C module KDIR=$(KDIR) clean >/dev/null
 	@mkdir -p $(BUILD)
 	@echo "$(KDIR)" >$(STAMP)
@@ -79,7 +81,8 @@ check: deps
 	if $(MAKE) --no-print-directory module tests KVER=$(KVER); then \
 		KVER=$(KVER) tests/run-qemu.sh --extra lint=$$lint; \
 	else \
-		echo "not ok - build"; echo "not ok - lint: $$lint"; \
+		echo "not ok - build"; \
+		if [ $$rc = 0 ]; then echo "ok - lint"; else echo "not ok - lint"; fi; \
 		echo "$$((1 - rc)) passed, $$((1 + rc)) failed, 0 skipped"; exit 1; \
 	fi
 
