@@ -133,6 +133,17 @@ static inline long sys_ret(long r)
 	return r < 0 ? -errno : r;
 }
 
+/* pread/pwrite without libc's nonnull checking, for deliberately bad buffers */
+static inline long raw_pread(int fd, void *buf, size_t len, off_t off)
+{
+	return syscall(SYS_pread64, fd, buf, len, off);
+}
+
+static inline long raw_pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	return syscall(SYS_pwrite64, fd, buf, len, off);
+}
+
 /* --- device and ioctl wrappers ----------------------------------------- */
 
 static inline int pinio_open(void)
