@@ -45,12 +45,26 @@ GUEST_ENV=${GUEST_ENV:-}
 KCMDLINE_EXTRA=${KCMDLINE_EXTRA:-}
 VERBOSE=${VERBOSE:-0}
 
+extras=()
+# Fatal before the guest ran: still end with the summary line, counting the
+# host-side extras and this failure.
 die() {
+	local p=0 f=1 e
 	echo "run-qemu: $*" >&2
+	for e in "${extras[@]}"; do
+		if [ "${e#*=}" = pass ]; then
+			echo "ok - ${e%=*}"
+			p=$((p + 1))
+		else
+			echo "not ok - ${e%=*}"
+			f=$((f + 1))
+		fi
+	done
+	echo "not ok - run-qemu: $*"
+	echo "$p passed, $f failed, 0 skipped"
 	exit 1
 }
 
-extras=()
 exec_prog=
 exec_args=()
 while [ $# -gt 0 ]; do
