@@ -59,6 +59,68 @@ TEST_F(reg, info_fields)
 	}
 }
 
+/*
+ * Module parameters and stats files: size_mb and mode read-only, bounce
+ * read-write taking only booleans, stats world-readable decimal numbers.
+ */
+TEST_F(reg, module_params_and_stats_files)
+{
+	static const char * const stats[] = {
+		"direct_read_bytes", "direct_write_bytes",
+		"buffered_read_bytes", "buffered_write_bytes",
+		"registrations", "pinned_pages_total", "regions",
+		"pinned_pages",
+	};
+	uint64_t mode = 0, bounce = 7, size_mb = 0;
+	struct stat st;
+	size_t i;
+
+	ASSERT_OK(pinio_param("size_mb", &size_mb));
+	ASSERT_EQ(self->info.dev_size, size_mb * MiB);
+	ASSERT_OK(pinio_param("mode", &mode));
+	ASSERT_EQ(0, stat(PINIO_DEVICE_PATH, &st));
+	ASSERT_TRUE(S_ISCHR(st.st_mode));
+	ASSERT_EQ(mode & 0777, st.st_mode & 0777)
+		TH_LOG("node mode 0%o, parameter 0%llo", st.st_mode & 0777,
+		       (unsigned long long)mode);
+
+	ASSERT_ERR(EACCES, write_sysfs_str(PINIO_SYSFS_PARAMS "size_mb",
+					   "128"));
+	ASSERT_ERR(EACCES, write_sysfs_str(PINIO_SYSFS_PARAMS "mode", "0666"));
+	ASSERT_OK(pinio_param("bounce", &bounce));
+	ASSERT_EQ(0, bounce) TH_LOG("module not at its default bounce=0");
+	ASSERT_OK(pinio_set_bounce(1));
+	ASSERT_OK(pinio_param("bounce", &bounce));
+	ASSERT_EQ(1, bounce);
+	ASSERT_ERR(EINVAL, write_sysfs_str(PINIO_SYSFS_PARAMS "bounce", "2"));
+	ASSERT_ERR(EINVAL, write_sysfs_str(PINIO_SYSFS_PARAMS "bounce",
+					   "maybe"));
+	ASSERT_OK(pinio_param("bounce", &bounce));
+	ASSERT_EQ(1, bounce);
+	ASSERT_OK(pinio_set_bounce(0));
+	ASSERT_OK(pinio_param("bounce", &bounce));
+	ASSERT_EQ(0, bounce);
+
+	for (i = 0; i < ARRAY_SIZE(stats); i++) {
+		char path[128], buf[64], *end;
+		ssize_t n;
+		int fd;
+
+		snprintf(path, sizeof(path), PINIO_SYSFS_STATS "%s", stats[i]);
+		ASSERT_EQ(0, stat(path, &st)) TH_LOG("%s", path);
+		ASSERT_EQ(0444, st.st_mode & 0777) TH_LOG("%s", path);
+		fd = open(path, O_RDONLY);
+		ASSERT_LE(0, fd);
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		ASSERT_LT(0, n);
+		buf[n] = 0;
+		strtoull(buf, &end, 10);
+		ASSERT_TRUE(end != buf && (*end == '\n' || !*end))
+			TH_LOG("%s: '%s'", path, buf);
+	}
+}
+
 /* The store is the size the module says, through every view of it. */
 TEST_F(reg, info_size_matches_store)
 {
