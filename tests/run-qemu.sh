@@ -443,7 +443,7 @@ while read -r kind name; do
 	tap_tests=$((tap_tests + p + f))
 	why=
 	if [ "$rc" = none ]; then
-		why="did not finish: the guest died while it ran"
+		why="did not finish: the guest crashed or hung while it ran"
 	elif [ "$rc" = 143 ] && [ "$secs" -ge $((TEST_TIMEOUT - 1)) ]; then
 		why="timed out after ${TEST_TIMEOUT}s"
 	elif [ "$rc" -gt 128 ]; then
