@@ -262,9 +262,9 @@ bye() {
 	sleep 30
 }
 
-for m in $(cat /lib/pinio-mods/order); do
-	insmod /lib/pinio-mods/$m || say "insmod $m failed"
-done
+while read -r m; do
+	insmod "/lib/pinio-mods/$m" || say "insmod $m failed"
+done </lib/pinio-mods/order
 mkdir -p /mnt/results
 # cache=mmap: tests mmap MAP_SHARED writable files on the share.
 if ! mount -t 9p -o trans=virtio,version=9p2000.L,cache=mmap pinio /mnt/results; then
@@ -305,9 +305,9 @@ reap() {
 	for d in /proc/[0-9]*; do
 		p=${d#/proc/}
 		[ "$p" = 1 ] && continue
-		c=$(tr '\0' ' ' <$d/cmdline 2>/dev/null)
+		c=$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null)
 		[ -n "$c" ] || continue	# kernel thread
-		kill -9 $p 2>/dev/null || continue
+		kill -9 "$p" 2>/dev/null || continue
 		# busybox timeout leaves a sleeping watcher behind: expected.
 		case "$c" in
 		"timeout "*) ;;
@@ -316,8 +316,10 @@ reap() {
 	done
 }
 
-cd /tmp
-for t in $(ls /tests | sort); do
+cd /tmp || exit
+# The glob expands in C-locale order: the runner's "sorted order".
+for t in /tests/*; do
+	t=${t#/tests/}
 	say "running $t"
 	res "start $t"
 	t0=$(cut -d. -f1 /proc/uptime)
@@ -333,13 +335,13 @@ cd /
 
 # Pins are dropped when the last transfer using a region ends, so give a
 # deferred release a moment before calling it a leak.
-for i in 1 2 3 4 5 6 7 8 9 10; do
+for _ in 1 2 3 4 5 6 7 8 9 10; do
 	acq=$(($(pins nr_foll_pin_acquired) - acq0))
 	rel=$(($(pins nr_foll_pin_released) - rel0))
-	[ $acq = $rel ] && break
+	[ "$acq" = "$rel" ] && break
 	sleep 1
 done
-if [ $acq = $rel ]; then
+if [ "$acq" = "$rel" ]; then
 	res "check foll_pin_balance pass acquired=$acq released=$rel"
 else
 	res "check foll_pin_balance fail acquired=$acq released=$rel leaked=$((acq - rel))"
@@ -364,7 +366,7 @@ else
 	res "check dmesg pass"
 fi
 
-res done
+res "done"
 say "done"
 bye
 EOF
@@ -489,7 +491,7 @@ for e in "${extras[@]}"; do
 done
 
 status=0
-if ! grep -qx done "$results"; then
+if ! grep -qx "done" "$results"; then
 	why="exit status $qrc"
 	[ "$qrc" = 124 ] && why="killed after ${QEMU_TIMEOUT}s"
 	grep -q 'Kernel panic' "$RESULTS_DIR/console.log" && why="kernel panic"
