@@ -98,8 +98,10 @@ clean:
 		$(MAKE) -C module KDIR=$$kdir clean; fi
 	@if [ -f tests/Makefile ]; then $(MAKE) -C tests clean; fi
 	@if [ -f userspace/Makefile ]; then $(MAKE) -C userspace clean; fi
+	@if [ -f bench/Makefile ]; then $(MAKE) -C bench clean; fi
 	rm -rf $(BUILD)/tests $(BUILD)/userspace $(BUILD)/results-* \
-		$(BUILD)/qemu-* $(STAMP) $(BUILD)/lint-sparse.log
+		$(BUILD)/qemu-* $(STAMP) $(BUILD)/lint-sparse.log \
+		$(BUILD)/ci-check-*.log
 
 distclean: clean
 	rm -rf $(BUILD)
