@@ -184,12 +184,16 @@ static int kill_close(int fd, uint32_t h)
 /* Threads see only success or ENOENT while another thread unregisters. */
 TEST_F_TIMEOUT(life, unregister_during_transfers, 240)
 {
-	const size_t chunks[] = { 64 * KiB + 5, MiB + 1, 4 * MiB - 7 };
-	size_t i;
+	const size_t chunks[] = { 4 * KiB + 5, 64 * KiB + 5, MiB + 1,
+				  4 * MiB - 7 };
+	size_t i, round;
 
-	for (i = 0; i < ARRAY_SIZE(chunks); i++)
-		race(_metadata, self->fd, chunks[i], 4, ENOENT,
-		     kill_unregister);
+	/* Several rounds: the unregister should land mid-copy at least once. */
+	for (i = 0; i < ARRAY_SIZE(chunks); i++) {
+		for (round = 0; round < 4; round++)
+			race(_metadata, self->fd, chunks[i], 4, ENOENT,
+			     kill_unregister);
+	}
 	ASSERT_PINS(self->base, 0, 0);
 }
 
@@ -197,13 +201,15 @@ TEST_F_TIMEOUT(life, unregister_during_transfers, 240)
 TEST_F_TIMEOUT(life, close_during_transfers, 240)
 {
 	const size_t chunks[] = { 64 * KiB + 5, 2 * MiB + 1 };
-	size_t i;
+	size_t i, round;
 	int fd;
 
 	for (i = 0; i < ARRAY_SIZE(chunks); i++) {
-		fd = pinio_open();
-		ASSERT_LE(0, fd);
-		race(_metadata, fd, chunks[i], 4, EBADF, kill_close);
+		for (round = 0; round < 3; round++) {
+			fd = pinio_open();
+			ASSERT_LE(0, fd);
+			race(_metadata, fd, chunks[i], 4, EBADF, kill_close);
+		}
 	}
 	ASSERT_PINS(self->base, 0, 0);
 }
@@ -212,12 +218,15 @@ TEST_F_TIMEOUT(life, close_during_transfers, 240)
 
 /*
  * After fork the parent's registered anonymous buffer is still the memory
- * the device reads and writes; the child's copy is its own.
+ * the device reads and writes; the child's copy is its own. Both for a
+ * writable pin and for a read-only (USER_TO_DEV) one.
  */
-TEST_F(life, fork_keeps_parent_pinned_pages)
+static void fork_case(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(life) *self, uint32_t dir)
 {
 	size_t ps = self->ps, len = 9 * ps + 3, off = 5;
 	const uint64_t D = 5 * MiB + 1, D2 = 6 * MiB + 7;
+	bool dev_writes = dir & PINIO_REG_DEV_TO_USER;
 	int ready[2], stop[2];
 	uint32_t h = 0;
 	struct tbuf b;
@@ -226,8 +235,7 @@ TEST_F(life, fork_keeps_parent_pinned_pages)
 
 	ASSERT_OK(tbuf_anon(&b, 16 * ps));
 	pattern_fill(b.p, b.len, 0, 0xf0);
-	ASSERT_OK(pinio_register(self->fd, b.p + off, len, PINIO_REG_BIDIR,
-				 &h));
+	ASSERT_OK(pinio_register(self->fd, b.p + off, len, dir, &h));
 	ASSERT_EQ(0, pipe(ready));
 	ASSERT_EQ(0, pipe2(stop, O_NONBLOCK));
 
@@ -252,11 +260,19 @@ TEST_F(life, fork_keeps_parent_pinned_pages)
 	ASSERT_EQ(1, read(ready[0], &c, 1));
 
 	/* Child alive and writing its copy: the device still reaches ours. */
-	ASSERT_OK(seed_store(self->fd, D, len, 0xa1));
-	ASSERT_OK(pinio_read(self->fd, h, 0, D, len));
-	ASSERT_PATTERN(b.p + off, len, D, 0xa1);
-	ASSERT_PATTERN(b.p, off, 0, 0xf0);
-	ASSERT_PATTERN(b.p + off + len, b.len - off - len, off + len, 0xf0);
+	if (dev_writes) {
+		ASSERT_OK(seed_store(self->fd, D, len, 0xa1));
+		ASSERT_OK(pinio_read(self->fd, h, 0, D, len));
+		ASSERT_PATTERN(b.p + off, len, D, 0xa1);
+		ASSERT_PATTERN(b.p, off, 0, 0xf0);
+		ASSERT_PATTERN(b.p + off + len, b.len - off - len, off + len,
+			       0xf0);
+	} else {
+		/* What we had before the fork, not the child's scribbles. */
+		ASSERT_OK(pinio_write(self->fd, h, 0, D2, len));
+		ASSERT_OK(dev_pread_all(self->fd, b.p + off, len, D2));
+		ASSERT_PATTERN(b.p + off, len, off, 0xf0);
+	}
 	/* And what we write now, the device reads. */
 	pattern_fill(b.p + off, len, D2, 0xa2);
 	ASSERT_OK(pinio_write(self->fd, h, 0, D2, len));
@@ -268,9 +284,11 @@ TEST_F(life, fork_keeps_parent_pinned_pages)
 
 	/* After the child is gone, the same. */
 	ASSERT_PATTERN(b.p + off, len, D2, 0xa2);
-	ASSERT_OK(seed_store(self->fd, D, len, 0xa3));
-	ASSERT_OK(pinio_read(self->fd, h, 0, D, len));
-	ASSERT_PATTERN(b.p + off, len, D, 0xa3);
+	if (dev_writes) {
+		ASSERT_OK(seed_store(self->fd, D, len, 0xa3));
+		ASSERT_OK(pinio_read(self->fd, h, 0, D, len));
+		ASSERT_PATTERN(b.p + off, len, D, 0xa3);
+	}
 	pattern_fill(b.p + off, len, D2, 0xa4);
 	ASSERT_OK(pinio_write(self->fd, h, 0, D2, len));
 	ASSERT_DEV_PATTERN(self->fd, D2, len, 0xa4);
@@ -278,6 +296,12 @@ TEST_F(life, fork_keeps_parent_pinned_pages)
 	ASSERT_OK(pinio_unregister(self->fd, h));
 	ASSERT_PINS(self->base, 0, 0);
 	tbuf_free(&b);
+}
+
+TEST_F(life, fork_keeps_parent_pinned_pages)
+{
+	fork_case(_metadata, self, PINIO_REG_BIDIR);
+	fork_case(_metadata, self, PINIO_REG_USER_TO_DEV);
 }
 
 /* --- munmap ------------------------------------------------------------- */
