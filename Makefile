@@ -14,6 +14,7 @@
 # headers for a plain `make`.
 
 KVER	?= 6.12
+QUICK	?= 0
 # Recursive: resolved only when used, i.e. after scripts/deps.sh has run.
 KDIR	?= $(shell scripts/kver.sh $(KVER) kdir)
 
@@ -88,7 +89,14 @@ check: deps
 	tb=pass; $(MAKE) --no-print-directory -k tests || tb=fail; \
 	KVER=$(KVER) tests/run-qemu.sh --extra lint=$$lint --extra build_tests=$$tb
 
-# The main job until a benchmark exists: one short transfer in the guest.
+# The main job: the benchmark in a 6.12 guest, results and plots in results/.
+# QUICK=1 for a short run.
+bench: deps
+	@$(MAKE) --no-print-directory module KVER=$(KVER)
+	@$(MAKE) --no-print-directory -C bench
+	KVER=$(KVER) QUICK=$(QUICK) bench/run.sh
+
+# One short transfer in the guest.
 demo: deps
 	@$(MAKE) --no-print-directory module userspace KVER=$(KVER)
 	KVER=$(KVER) tests/run-qemu.sh --exec $(DEMO)
@@ -106,4 +114,4 @@ clean:
 distclean: clean
 	rm -rf $(BUILD)
 
-.PHONY: all ksrc deps module userspace tests lint check demo clean distclean
+.PHONY: all ksrc deps module userspace tests lint check bench demo clean distclean

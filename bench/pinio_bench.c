@@ -906,6 +906,7 @@ static int write_outputs(struct bench *b, const char *dir)
 
 static int run_series(struct bench *b, int bounce, int *done, int total)
 {
+	bool tty = isatty(STDERR_FILENO);
 	int ret = open_device(b, bounce);
 
 	if (ret) {
@@ -941,9 +942,11 @@ static int run_series(struct bench *b, int bounce, int *done, int total)
 						goto out;
 					}
 					nr_results++;
-					fprintf(stderr, "\r[%3d/%3d] bounce=%d %-18s %-5s %8zu QD%-2d %9.1f MB/s   ",
-						++*done, total, bounce, pa->name,
-						w ? "write" : "read", sizes[s], qds[q], r->mb_s);
+					/* One line per case when logged to a file. */
+					fprintf(stderr, "%s[%3d/%3d] bounce=%d %-18s %-5s %8zu QD%-2d %9.1f MB/s%s",
+						tty ? "\r" : "", ++*done, total, bounce,
+						pa->name, w ? "write" : "read", sizes[s],
+						qds[q], r->mb_s, tty ? "   " : "\n");
 				}
 	}
 out:

@@ -17,6 +17,7 @@
 #   QEMU_TIMEOUT  limit for the whole guest run in seconds
 #   GUEST_ENV     "NAME=VALUE ..." exported to the programs run in the guest
 #   KCMDLINE_EXTRA  appended to the kernel command line
+#   QEMU_CPU      QEMU -cpu model, default max (the benchmark hides erms/fsrm)
 #   VERBOSE=1     stream the guest console while it runs
 #
 # The guest writes everything to the 9p share (RESULTS_DIR): logs/NAME.log per
@@ -43,6 +44,7 @@ TESTS_DIR=${TESTS_DIR:-build/tests}
 RESULTS_DIR=${RESULTS_DIR:-build/results-$KVER}
 GUEST_ENV=${GUEST_ENV:-}
 KCMDLINE_EXTRA=${KCMDLINE_EXTRA:-}
+QEMU_CPU=${QEMU_CPU:-max}
 VERBOSE=${VERBOSE:-0}
 
 extras=()
@@ -250,6 +252,7 @@ mount -t tmpfs tmpfs /tmp
 mkdir -p /dev/shm /dev/hugepages
 mount -t tmpfs tmpfs /dev/shm
 mount -t hugetlbfs hugetlbfs /dev/hugepages
+mount -t debugfs debugfs /sys/kernel/debug
 . /etc/pinio.conf
 
 say() { echo "pinio-guest: $*" >/dev/console; }
@@ -382,7 +385,7 @@ echo "# booting $KRELEASE (TCG, timeout ${QEMU_TIMEOUT}s, ${#progs[@]} program(s
 start=$(date +%s)
 set +e
 qemu=(timeout -k 10 "$QEMU_TIMEOUT" qemu-system-x86_64
-	-machine q35 -cpu max -m 2048 -smp 2
+	-machine q35 -cpu "$QEMU_CPU" -m 2048 -smp 2
 	-nographic -no-reboot -nic none
 	-kernel "$VMLINUZ" -initrd "$stage/initramfs.cpio" -append "$cmdline"
 	-virtfs "local,path=$RESULTS_DIR,mount_tag=pinio,security_model=none")
