@@ -6,6 +6,9 @@
  * exact. Every test runs twice: with the module's bounce parameter 0 and 1
  * at open(), whose results must be identical.
  */
+#include <pthread.h>
+#include <sys/param.h>
+
 #include "pinio_test_util.h"
 
 #define BG_SEED		0x0b0b0b0bU
@@ -453,7 +456,9 @@ TEST_F(buffered, bad_user_buffers)
 	size_t ps = self->ps;
 	struct iovec v[2];
 	struct tbuf ro;
+	uint8_t *half;
 	void *hole;
+	long r, w;
 
 	ASSERT_OK(seed_store(self->fd, 0, 4 * ps, 0xbadf));
 	ASSERT_OK(tbuf_anon(&ro, 2 * ps));
@@ -479,12 +484,123 @@ TEST_F(buffered, bad_user_buffers)
 	ASSERT_ERR(EFAULT, sys_ret(preadv(self->fd, v, 1, 5)));
 	ASSERT_DEV_PATTERN(self->fd, 0, 4 * ps, 0xbadf);
 
+	/*
+	 * Half of the buffer faults: either EFAULT or a short count, and the
+	 * store holds exactly the bytes that count says were written.
+	 */
+	half = mmap(NULL, 2 * ps, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, half);
+	ASSERT_OK(sys_ret(munmap(half + ps, ps)));
+	pattern_fill(half, ps, 0, 0x4a1f);
+	w = raw_pwrite(self->fd, half, 2 * ps, 0);
+	ASSERT_TRUE((w == -1 && errno == EFAULT) || (w > 0 && w <= (long)ps))
+		TH_LOG("pwrite half-faulting: %ld", w);
+	if (w < 0)
+		w = 0;
+	ASSERT_DEV_PATTERN(self->fd, 0, w, 0x4a1f);
+	ASSERT_DEV_PATTERN(self->fd, w, 4 * ps - w, 0xbadf);
+	memset(half, 0, ps);
+	r = raw_pread(self->fd, half, 2 * ps, 0);
+	ASSERT_TRUE((r == -1 && errno == EFAULT) || (r > 0 && r <= (long)ps))
+		TH_LOG("pread half-faulting: %ld", r);
+	if (r > 0) {
+		ASSERT_PATTERN(half, MIN(r, w), 0, 0x4a1f);
+		ASSERT_PATTERN(half + MIN(r, w), r - MIN(r, w), MIN(r, w),
+			       0xbadf);
+	}
+	munmap(half, ps);
+	ASSERT_OK(seed_store(self->fd, 0, 4 * ps, 0xbadf));
+
 	/* The position is not moved by a failed call. */
 	ASSERT_EQ(0, lseek(self->fd, 0, SEEK_SET));
 	ASSERT_ERR(EFAULT, sys_ret(read(self->fd, hole, 10)));
 	ASSERT_ERR(EFAULT, sys_ret(write(self->fd, hole, 10)));
 	ASSERT_EQ(0, lseek(self->fd, 0, SEEK_CUR));
 	tbuf_free(&ro);
+}
+
+struct bthread {
+	pthread_t tid;
+	int fd;
+	uint64_t off;
+	size_t len;
+	uint32_t seed;
+	int iters;
+	int err;		/* first failing call's errno */
+	int64_t bad_at;		/* first wrong byte read back */
+	int bad_iter;
+};
+
+/* pwrite our own range, pread it back whole, check, repeat. */
+static void *bthread_fn(void *arg)
+{
+	struct bthread *t = arg;
+	uint8_t *w = malloc(t->len), *r = malloc(t->len);
+	int i;
+
+	t->bad_at = -1;
+	if (!w || !r) {
+		t->err = ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < t->iters; i++) {
+		uint32_t seed = t->seed + i;
+		ssize_t n;
+
+		pattern_fill(w, t->len, t->off, seed);
+		n = pwrite(t->fd, w, t->len, t->off);
+		if (n != (ssize_t)t->len) {
+			t->err = n < 0 ? errno : EIO;
+			break;
+		}
+		memset(r, 0, t->len);
+		n = pread(t->fd, r, t->len, t->off);
+		if (n != (ssize_t)t->len) {
+			t->err = n < 0 ? errno : EIO;
+			break;
+		}
+		t->bad_at = pattern_find_mismatch(r, t->len, t->off, seed);
+		if (t->bad_at >= 0) {
+			t->bad_iter = i;
+			break;
+		}
+	}
+out:
+	free(w);
+	free(r);
+	return NULL;
+}
+
+/*
+ * Threads sharing one file, each on its own range: the bounce buffer (one
+ * per file) must never mix their data.
+ */
+TEST_F_TIMEOUT(buffered, concurrent_threads_one_file, 120)
+{
+	enum { N = 4 };
+	struct bthread t[N];
+	int i;
+
+	for (i = 0; i < N; i++) {
+		memset(&t[i], 0, sizeof(t[i]));
+		t[i].fd = self->fd;
+		t[i].off = i * 3 * MiB + 11 * i;
+		t[i].len = 2 * MiB + 4097 * i + 1;
+		t[i].seed = 0x1000 * (i + 1);
+		t[i].iters = 20;
+	}
+	for (i = 0; i < N; i++)
+		ASSERT_EQ(0, pthread_create(&t[i].tid, NULL, bthread_fn, &t[i]));
+	for (i = 0; i < N; i++)
+		ASSERT_EQ(0, pthread_join(t[i].tid, NULL));
+	for (i = 0; i < N; i++) {
+		ASSERT_EQ(0, t[i].err) TH_LOG("thread %d: %s", i,
+					     errname(t[i].err));
+		ASSERT_EQ(-1, t[i].bad_at)
+			TH_LOG("thread %d, round %d: first wrong byte at %"
+			       PRId64, i, t[i].bad_iter, t[i].bad_at);
+	}
 }
 
 struct byte_stats {
@@ -517,8 +633,11 @@ static int byte_stats(struct byte_stats *s)
 TEST_F(buffered, stats_buffered_bytes)
 {
 	static uint8_t buf[3 * 4096 + 5];
+	size_t ps = self->ps;
 	struct byte_stats b;
 	struct iovec v[2];
+	uint8_t *half;
+	long r, w;
 
 	ASSERT_OK(byte_stats(&b));
 	ASSERT_EQ(1000, pwrite(self->fd, buf, 1000, 0));
@@ -544,6 +663,22 @@ TEST_F(buffered, stats_buffered_bytes)
 	ASSERT_ERR(ENOSPC, sys_ret(pwrite(self->fd, buf, 10, self->size)));
 	ASSERT_ERR(EFAULT, sys_ret(raw_pwrite(self->fd, NULL, 10, 0)));
 	ASSERT_BYTES(b, 907 + sizeof(buf), 1037 + sizeof(buf));
+
+	/* A buffer that faults halfway: counted as what the call returned. */
+	ASSERT_OK(byte_stats(&b));
+	half = mmap(NULL, 2 * ps, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, half);
+	ASSERT_OK(sys_ret(munmap(half + ps, ps)));
+	pattern_fill(half, ps, 3 * ps, 0x4a1f);
+	w = raw_pwrite(self->fd, half, 2 * ps, 3 * ps);
+	ASSERT_TRUE(w == -1 || (w > 0 && w <= (long)ps))
+		TH_LOG("pwrite half-faulting: %ld", w);
+	r = raw_pread(self->fd, half, 2 * ps, 0);
+	ASSERT_TRUE(r == -1 || (r > 0 && r <= (long)ps))
+		TH_LOG("pread half-faulting: %ld", r);
+	ASSERT_BYTES(b, r > 0 ? r : 0, w > 0 ? w : 0);
+	munmap(half, ps);
 }
 
 /* The whole store in one pwrite and one pread. */

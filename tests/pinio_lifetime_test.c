@@ -377,32 +377,38 @@ TEST_F(life, close_with_live_registrations)
 	ASSERT_OK(tbuf_anon(&anon, 4 * ps));
 	ASSERT_OK(pinio_register(fd, anon.p + 1, 3 * ps, PINIO_REG_BIDIR,
 				 NULL));
-	pages += 4, regs++;
+	pages += 4;
+	regs++;
 	ASSERT_OK(tbuf_memfd(&mfd, 4 * ps));
 	ASSERT_OK(pinio_register(fd, mfd.p, 4 * ps, PINIO_REG_BIDIR, &hm));
 	ASSERT_OK(pinio_register(fd, mfd.p + ps, 1, PINIO_REG_DEV_TO_USER,
 				 NULL));
-	pages += 5, regs += 2;
+	pages += 5;
+	regs += 2;
 	ASSERT_OK(tbuf_shmem(&shm, 2 * ps));
 	ASSERT_OK(pinio_register(fd, shm.p, 2 * ps, PINIO_REG_USER_TO_DEV,
 				 NULL));
-	pages += 2, regs++;
+	pages += 2;
+	regs++;
 	ASSERT_OK(tbuf_anon(&ro, 2 * ps));
 	ASSERT_OK(sys_ret(mprotect(ro.p, 2 * ps, PROT_READ)));
 	ASSERT_OK(pinio_register(fd, ro.p, 2 * ps, PINIO_REG_USER_TO_DEV,
 				 NULL));
-	pages += 2, regs++;
+	pages += 2;
+	regs++;
 	ret = tbuf_thp(&thp, HPAGE_SIZE);
 	if (!ret) {
 		ASSERT_OK(pinio_register(fd, thp.p, HPAGE_SIZE,
 					 PINIO_REG_BIDIR, NULL));
-		pages += HPAGE_SIZE / ps, regs++;
+		pages += HPAGE_SIZE / ps;
+		regs++;
 	}
 	ret = tbuf_hugetlb(&huge, HPAGE_SIZE);
 	if (!ret) {
 		ASSERT_OK(pinio_register(fd, huge.p + 3, HPAGE_SIZE - 3,
 					 PINIO_REG_BIDIR, NULL));
-		pages += HPAGE_SIZE / ps, regs++;
+		pages += HPAGE_SIZE / ps;
+		regs++;
 	}
 	ASSERT_PINS(self->base, regs, pages);
 

@@ -65,8 +65,20 @@ FIXTURE_SETUP(unload)
 {
 }
 
+/* Whatever failed, leave the module loaded for whoever runs next. */
 FIXTURE_TEARDOWN(unload)
 {
+	const char *ko = getenv("PINIO_KO");
+	int kfd;
+
+	if (!ko || !*ko || module_loaded())
+		return;
+	kfd = open(ko, O_RDONLY | O_CLOEXEC);
+	if (kfd < 0)
+		return;
+	if (finit_module(kfd, "", 0) == 0)
+		wait_for_node(0600);
+	close(kfd);
 }
 
 TEST_F_TIMEOUT(unload, refused_while_open_then_reload, 120)
@@ -110,12 +122,16 @@ TEST_F_TIMEOUT(unload, refused_while_open_then_reload, 120)
 	close(fd);
 	r = delete_module("pinio", O_NONBLOCK);
 	ASSERT_EQ(0, r) TH_LOG("delete_module after close: %s", errname(-r));
-	ASSERT_FALSE(module_loaded());
-	ASSERT_NE(0, access("/sys/class/misc/pinio", F_OK));
+	/* EXPECT from here to the reload: always get to reload it. */
+	EXPECT_FALSE(module_loaded());
+	EXPECT_NE(0, access("/sys/class/misc/pinio", F_OK));
 	fd = open(PINIO_DEVICE_PATH, O_RDWR | O_CLOEXEC);
-	ASSERT_GT(0, fd);
-	ASSERT_TRUE(errno == ENOENT || errno == ENODEV || errno == ENXIO)
+	EXPECT_GT(0, fd);
+	EXPECT_TRUE(fd >= 0 || errno == ENOENT || errno == ENODEV ||
+		    errno == ENXIO)
 		TH_LOG("open after unload: %s", errname(errno));
+	if (fd >= 0)
+		close(fd);
 	/* The registered memory is plain memory again. */
 	memset(b.p, 0x55, b.len);
 	tbuf_free(&b);
