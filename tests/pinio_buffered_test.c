@@ -590,10 +590,12 @@ TEST_F_TIMEOUT(buffered, concurrent_threads_one_file, 120)
 		t[i].seed = 0x1000 * (i + 1);
 		t[i].iters = 20;
 	}
-	for (i = 0; i < N; i++)
+	for (i = 0; i < N; i++) {
 		ASSERT_EQ(0, pthread_create(&t[i].tid, NULL, bthread_fn, &t[i]));
-	for (i = 0; i < N; i++)
+	}
+	for (i = 0; i < N; i++) {
 		ASSERT_EQ(0, pthread_join(t[i].tid, NULL));
+	}
 	for (i = 0; i < N; i++) {
 		ASSERT_EQ(0, t[i].err) TH_LOG("thread %d: %s", i,
 					     errname(t[i].err));

@@ -144,13 +144,15 @@ static void race(struct __test_metadata *_metadata, int fd, size_t chunk,
 		pattern_fill(r[i].buf + r[i].src_off, chunk, r[i].dev_off,
 			     r[i].seed);
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		ASSERT_EQ(0, pthread_create(&r[i].tid, NULL, racer_fn, &r[i]));
+	}
 	while (atomic_load(&progress) < 3L * n && now_sec() < limit)
 		usleep(1000);
 	ASSERT_OK(stop_fn(fd, h));
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		ASSERT_EQ(0, pthread_join(r[i].tid, NULL));
+	}
 
 	for (i = 0; i < n; i++) {
 		ASSERT_EQ(0, r[i].bad_err)
