@@ -477,8 +477,8 @@ TEST_F_TIMEOUT(uring, close_in_flight, 120)
 	close(self->fd);
 	self->fd = -1;
 	tbuf_free(&self->b);
-	/* Ring teardown is asynchronous: give it a few seconds. */
-	for (i = 0; i < 100; i++) {
+	/* Ring teardown is asynchronous: give it up to 10 seconds. */
+	for (i = 0; i < 200; i++) {
 		ASSERT_OK(pin_snap(&now));
 		if (now.regions == self->base.regions &&
 		    now.pinned_pages == self->base.pinned_pages &&
