@@ -5,6 +5,8 @@
  * memlock accounting (VmPin and the sysfs stats) around each of them.
  */
 #include <sys/resource.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <termios.h>
 
 #include "pinio_test_util.h"
@@ -714,6 +716,67 @@ TEST_F(reg, file_shared_mapping)
 	munmap(ro.p, 4 * ps);
 	free(chk);
 	tbuf_free(&b);
+}
+
+/*
+ * Writable shared mappings that need no dirty tracking register fine: a
+ * tmpfs file and a hugetlbfs memfd. The device's writes land in the file.
+ */
+static void shared_file_roundtrip(struct __test_metadata *_metadata, int fd,
+				  struct tbuf *b, uint32_t seed)
+{
+	size_t len = b->len - 2;
+	uint8_t *chk = malloc(len);
+	uint32_t h = 0;
+
+	ASSERT_NE(NULL, chk);
+	ASSERT_OK(pinio_register(fd, b->p + 1, len, PINIO_REG_BIDIR, &h));
+	pattern_fill(chk, len, 4097, seed);
+	ASSERT_OK(dev_pwrite_all(fd, chk, len, 4097));
+	ASSERT_OK(pinio_read(fd, h, 0, 4097, len));
+	memset(chk, 0, len);
+	ASSERT_EQ((ssize_t)len, pread(b->fd, chk, len, 1));
+	ASSERT_PATTERN(chk, len, 4097, seed);
+	pattern_fill(b->p + 1, len, 3 * MiB, seed + 1);
+	ASSERT_OK(pinio_write(fd, h, 0, 3 * MiB, len));
+	ASSERT_DEV_PATTERN(fd, 3 * MiB, len, seed + 1);
+	ASSERT_OK(pinio_unregister(fd, h));
+	free(chk);
+}
+
+TEST_F(reg, tmpfs_and_hugetlbfs_shared_files)
+{
+	bool tmpfs = false, huge = false;
+	struct statfs sf;
+	struct tbuf b;
+	int mfd;
+
+	if (!statfs("/dev/shm", &sf) && sf.f_type == TMPFS_MAGIC) {
+		ASSERT_OK(tbuf_file(&b, "/dev/shm", 5 * self->ps,
+				    PROT_READ | PROT_WRITE));
+		shared_file_roundtrip(_metadata, self->fd, &b, 0x7f5);
+		tbuf_free(&b);
+		tmpfs = true;
+	}
+
+	mfd = memfd_create("pinio-huge", MFD_CLOEXEC | MFD_HUGETLB);
+	if (mfd >= 0 && !ftruncate(mfd, 2 * HPAGE_SIZE)) {
+		tbuf_init(&b, TBUF_HUGETLB);
+		b.fd = mfd;
+		if (!tbuf_map(&b, 2 * HPAGE_SIZE, PROT_READ | PROT_WRITE,
+			      MAP_SHARED | MAP_POPULATE, mfd)) {
+			shared_file_roundtrip(_metadata, self->fd, &b, 0x8f5);
+			huge = true;
+		}
+		tbuf_free(&b);
+	} else if (mfd >= 0) {
+		close(mfd);
+	}
+	ASSERT_PINS(self->base, 0, 0);
+	if (!tmpfs && !huge)
+		SKIP(return, "neither tmpfs on /dev/shm nor hugetlb memfd");
+	TH_LOG("tested: tmpfs file %s, hugetlbfs memfd %s",
+	       tmpfs ? "yes" : "no", huge ? "yes" : "no");
 }
 
 /* PINIO_MAX_REGIONS live registrations per open file, then EBUSY. */
