@@ -6,6 +6,7 @@
 #ifndef _PINIO_COMPAT_H
 #define _PINIO_COMPAT_H
 
+#include <linux/mm.h>
 #include <linux/version.h>
 
 /* 6.7 moved the uring_cmd driver API out of <linux/io_uring.h>. */
@@ -26,6 +27,17 @@ static inline const void *pinio_uring_cmd_payload(const struct io_uring_cmd *iou
 	return io_uring_sqe_cmd(ioucmd->sqe);
 #else
 	return ioucmd->cmd;
+#endif
+}
+
+/* 6.3 made vma->vm_flags read-only behind vm_flags_set(). */
+static inline void pinio_vm_flags_set(struct vm_area_struct *vma,
+				      vm_flags_t flags)
+{
+#if KERNEL_VERSION(6, 3, 0) <= LINUX_VERSION_CODE
+	vm_flags_set(vma, flags);
+#else
+	vma->vm_flags |= flags;
 #endif
 }
 

@@ -22,13 +22,15 @@
 struct pinio_store {
 	u8 *data;
 	size_t size;
+	struct kref ref;		/* the module's, plus one per mapping */
 };
 
 extern struct pinio_store pinio_store;
 
 /* pinio_store.c */
 int pinio_store_init(size_t size);
-void pinio_store_exit(void);
+void pinio_store_get(void);
+void pinio_store_put(void);
 bool pinio_store_range_ok(u64 off, u64 len);
 size_t pinio_store_copy_iter(u64 pos, size_t len, struct iov_iter *iter,
 			     bool to_iter);
@@ -109,6 +111,9 @@ struct io_uring_cmd;
 int pinio_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags);
 int pinio_uring_init(void);
 void pinio_uring_exit(void);
+
+/* pinio_mmap.c */
+int pinio_mmap(struct file *file, struct vm_area_struct *vma);
 
 /* pinio_kcopy.c */
 void pinio_debugfs_init(void);

@@ -73,7 +73,7 @@ static long pinio_ioctl_info(struct pinio_file *pf, struct pinio_info __user *ua
 		.dev_size = pinio_store.size,
 		.features = PINIO_FEAT_DIRECT | PINIO_FEAT_BATCH |
 			    PINIO_FEAT_BUFFERED | PINIO_FEAT_NOWAIT |
-			    PINIO_FEAT_URING_CMD,
+			    PINIO_FEAT_URING_CMD | PINIO_FEAT_MMAP,
 		.max_region_len = PINIO_MAX_REGION_LEN,
 		.max_regions = PINIO_MAX_REGIONS,
 		.max_batch = PINIO_MAX_BATCH,
@@ -119,6 +119,7 @@ static const struct file_operations pinio_fops = {
 	.write_iter = pinio_write_iter,
 	.llseek = pinio_llseek,
 	.uring_cmd = pinio_uring_cmd,
+	.mmap = pinio_mmap,
 };
 
 static struct miscdevice pinio_misc = {
@@ -158,7 +159,7 @@ static int __init pinio_init(void)
 exit_uring:
 	pinio_uring_exit();
 free_store:
-	pinio_store_exit();
+	pinio_store_put();
 	return ret;
 }
 
@@ -167,7 +168,7 @@ static void __exit pinio_exit(void)
 	pinio_debugfs_exit();
 	misc_deregister(&pinio_misc);
 	pinio_uring_exit();
-	pinio_store_exit();
+	pinio_store_put();
 }
 
 module_init(pinio_init);

@@ -14,18 +14,30 @@ struct pinio_store pinio_store;
 
 int pinio_store_init(size_t size)
 {
-	/* Zeroed, and mappable to user space later with remap_vmalloc_range. */
+	/* Zeroed, and its pages can be mapped to user space (pinio_mmap.c). */
 	pinio_store.data = vmalloc_user(size);
 	if (!pinio_store.data)
 		return -ENOMEM;
 	pinio_store.size = size;
+	kref_init(&pinio_store.ref);
 	return 0;
 }
 
-void pinio_store_exit(void)
+static void pinio_store_release(struct kref *ref)
 {
 	vfree(pinio_store.data);
 	pinio_store.data = NULL;
+}
+
+/* Each user-space mapping holds a reference, and so does the module. */
+void pinio_store_get(void)
+{
+	kref_get(&pinio_store.ref);
+}
+
+void pinio_store_put(void)
+{
+	kref_put(&pinio_store.ref, pinio_store_release);
 }
 
 /* Is [off, off + len) a non-empty range inside the store? Cannot wrap. */

@@ -13,10 +13,33 @@
 
 #include "pinio_drv.h"
 
+/* Most pages copied between two resched and fatal-signal checks. */
+#define PINIO_COPY_RUN		64
+
+/*
+ * How many of the @want pages from @idx on are physically contiguous (a THP
+ * or hugetlb folio), so that one mapping covers them? Only without highmem,
+ * where kmap_local_page() returns the linear map; with highmem each page
+ * gets a temporary mapping of its own.
+ */
+static unsigned long pinio_contig_pages(const struct pinio_buf *buf,
+					unsigned long idx, unsigned long want)
+{
+	unsigned long pfn = page_to_pfn(buf->pages[idx]);
+	unsigned long nr = 1;
+
+	if (IS_ENABLED(CONFIG_HIGHMEM))
+		return 1;
+	want = min(want, PINIO_COPY_RUN);
+	while (nr < want && page_to_pfn(buf->pages[idx + nr]) == pfn + nr)
+		nr++;
+	return nr;
+}
+
 static int pinio_copy(struct pinio_buf *buf, const struct pinio_xfer *x, u32 op)
 {
 	u64 pos = buf->first_offset + x->buf_offset;
-	unsigned long idx = pos >> PAGE_SHIFT;
+	unsigned long idx = pos >> PAGE_SHIFT, since_check = 0;
 	size_t in_page = offset_in_page(pos);
 	u8 *dev = pinio_store.data + x->dev_offset;
 	u64 left = x->len;
@@ -25,13 +48,15 @@ static int pinio_copy(struct pinio_buf *buf, const struct pinio_xfer *x, u32 op)
 		WRITE_ONCE(buf->device_wrote, true);
 
 	while (left) {
-		size_t n = min_t(u64, left, PAGE_SIZE - in_page);
-		struct page *page = buf->pages[idx];
-		u8 *va = kmap_local_page(page);
+		unsigned long want = DIV_ROUND_UP(in_page + left, PAGE_SIZE);
+		unsigned long i, nr = pinio_contig_pages(buf, idx, want);
+		size_t n = min_t(u64, left, nr * PAGE_SIZE - in_page);
+		u8 *va = kmap_local_page(buf->pages[idx]);
 
 		if (op == PINIO_OP_READ) {
 			memcpy(va + in_page, dev, n);
-			flush_dcache_page(page);
+			for (i = 0; i < nr; i++)
+				flush_dcache_page(buf->pages[idx + i]);
 		} else {
 			memcpy(dev, va + in_page, n);
 		}
@@ -39,9 +64,11 @@ static int pinio_copy(struct pinio_buf *buf, const struct pinio_xfer *x, u32 op)
 
 		dev += n;
 		left -= n;
-		idx++;
+		idx += nr;
 		in_page = 0;
-		if (left) {
+		since_check += nr;
+		if (left && since_check >= PINIO_COPY_RUN) {
+			since_check = 0;
 			if (fatal_signal_pending(current))
 				return -EINTR;
 			cond_resched();

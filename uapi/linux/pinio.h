@@ -38,6 +38,7 @@
 #define PINIO_FEAT_BOUNCE	_BITULL(3)	/* this file's buffered path bounces */
 #define PINIO_FEAT_NOWAIT	_BITULL(4)	/* buffered path honours RWF_NOWAIT */
 #define PINIO_FEAT_URING_CMD	_BITULL(5)	/* IORING_OP_URING_CMD, see below */
+#define PINIO_FEAT_MMAP		_BITULL(6)	/* mmap() of the store, see below */
 
 /**
  * struct pinio_info - what PINIO_IOC_INFO reports
@@ -205,6 +206,14 @@ struct pinio_batch {
  * or reserved set), -EFAULT (bad pointer), -ENOMEM.
  */
 #define PINIO_IOC_BATCH		_IOWR(PINIO_IOC_MAGIC, 0x05, struct pinio_batch)
+
+/*
+ * mmap: a MAP_SHARED mapping of /dev/pinio at a page-aligned offset shows
+ * that window of the device store, coherent with the buffered and direct
+ * paths. MAP_PRIVATE fails with -EINVAL, a window reaching past the store
+ * with -ENXIO; mremap() cannot grow a mapping. The store outlives every
+ * mapping, so closing the file with a mapping alive is fine.
+ */
 
 /*
  * io_uring: IORING_OP_URING_CMD on /dev/pinio runs a direct transfer
