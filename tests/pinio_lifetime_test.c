@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdatomic.h>
 
 #include "pinio_test_util.h"
@@ -534,6 +535,62 @@ TEST_F(life, exit_with_live_registrations)
 		ASSERT_PINS(self->base, 0, 0) TH_LOG("child %s",
 						     how ? "killed" : "exited");
 	}
+}
+
+/*
+ * The process that registered (and was charged) exits while another still
+ * holds the file: the registration lives on with its pages, then the last
+ * close releases it against the dead process's mm without trouble.
+ */
+TEST_F(life, release_after_registering_process_exits)
+{
+	const uint64_t D = 9 * MiB + 3;
+	const size_t len = 5 * 4096 + 7;
+	int go[2], res[2];
+	pid_t child, gchild;
+	char c = 0;
+
+	ASSERT_EQ(0, prctl(PR_SET_CHILD_SUBREAPER, 1));
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(res));
+	child = fork();
+	ASSERT_LE(0, child);
+	if (child == 0) {
+		struct tbuf b;
+		uint32_t h = 0;
+		int fd = pinio_open();
+
+		CHILD_CHECK(fd >= 0, "open");
+		CHILD_CHECK(!tbuf_anon(&b, 8 * 4096), "anon");
+		pattern_fill(b.p + 1, len, D, 0x0ff);
+		CHILD_CHECK(!pinio_register(fd, b.p + 1, len, PINIO_REG_BIDIR,
+					    &h), "register");
+		gchild = fork();
+		CHILD_CHECK(gchild >= 0, "fork");
+		if (gchild == 0) {
+			int r;
+
+			/* Wait until our parent is gone, then use its pages. */
+			CHILD_CHECK(read(go[0], &c, 1) == 1, "go");
+			r = pinio_write(fd, h, 0, D, len);
+			c = r ? 'E' : 'K';
+			CHILD_CHECK(write(res[1], &c, 1) == 1, "result");
+			close(fd);
+			_exit(0);
+		}
+		_exit(0);	/* with the registration live, charged to us */
+	}
+	ASSERT_EQ(0, wait_child(child));
+	/* The grandchild holds the file: the registration is still there. */
+	ASSERT_PIN_STATS(self->base, 1, 6);
+	ASSERT_OK(seed_store(self->fd, D, len, 0xeee));
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	ASSERT_EQ(1, read(res[0], &c, 1));
+	ASSERT_EQ('K', c) TH_LOG("transfer on the dead process's pages failed");
+	ASSERT_DEV_PATTERN(self->fd, D, len, 0x0ff);
+	gchild = waitpid(-1, NULL, 0);
+	ASSERT_LT(0, gchild);
+	ASSERT_PINS(self->base, 0, 0);
 }
 
 /* Many register/unregister cycles: handles keep working, pins balance. */
