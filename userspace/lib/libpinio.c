@@ -2,6 +2,9 @@
 /*
  * libpinio: thin, errno-free wrappers around the pinio ioctls.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE		/* the GNU strerror_r */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -13,23 +16,38 @@
 
 #include <pinio/pinio.h>
 
-#define PINIO_STATS_DIR "/sys/class/misc/pinio/stats/"
+/*
+ * -errno of a failed call (@ret < 0), restoring the caller's errno: the
+ * library reports errors only through return values.
+ */
+static int pinio_ret(int ret, int saved_errno)
+{
+	if (ret < 0)
+		ret = -errno;
+	errno = saved_errno;
+	return ret;
+}
 
 static int pinio_ioctl(int fd, unsigned long cmd, void *arg)
 {
-	return ioctl(fd, cmd, arg) < 0 ? -errno : 0;
+	int saved = errno;
+
+	return pinio_ret(ioctl(fd, cmd, arg) < 0 ? -1 : 0, saved);
 }
 
 int pinio_open(const char *path, int flags)
 {
-	int fd = open(path ? path : PINIO_DEVICE_PATH, flags | O_CLOEXEC);
+	int saved = errno;
 
-	return fd < 0 ? -errno : fd;
+	return pinio_ret(open(path ? path : PINIO_DEVICE_PATH,
+			      flags | O_CLOEXEC), saved);
 }
 
 int pinio_close(int fd)
 {
-	return close(fd) < 0 ? -errno : 0;
+	int saved = errno;
+
+	return pinio_ret(close(fd), saved);
 }
 
 int pinio_get_info(int fd, struct pinio_info *info)
@@ -113,6 +131,7 @@ int pinio_batch(int fd, struct pinio_xfer *segs, uint32_t nr,
 int64_t pinio_stat(const char *name)
 {
 	char path[128], line[32];
+	int saved = errno;
 	int64_t val;
 	FILE *f;
 
@@ -122,9 +141,20 @@ int64_t pinio_stat(const char *name)
 		return -EINVAL;
 	f = fopen(path, "re");
 	if (!f)
-		return -errno;
+		return pinio_ret(-1, saved);
 	if (!fgets(line, sizeof(line), f) || sscanf(line, "%" SCNd64, &val) != 1)
 		val = -EIO;
 	fclose(f);
+	errno = saved;
 	return val;
+}
+
+const char *pinio_strerror(int err)
+{
+	static __thread char buf[64];
+	int saved = errno;
+	const char *s = strerror_r(err < 0 ? -err : err, buf, sizeof(buf));
+
+	errno = saved;
+	return s;
 }

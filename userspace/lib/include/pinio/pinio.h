@@ -3,7 +3,7 @@
  * libpinio - user-space access to the pinio driver.
  *
  * Every function returns 0 (or a non-negative value where documented) on
- * success and -errno on failure; none of them sets errno.
+ * success and -errno on failure; none of them changes errno.
  */
 #ifndef PINIO_PINIO_H
 #define PINIO_PINIO_H
@@ -15,6 +15,9 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The driver's counters, one value per file (see pinio_stat()). */
+#define PINIO_STATS_DIR	"/sys/class/misc/pinio/stats/"
 
 /* Open the device (PINIO_DEVICE_PATH when @path is NULL): fd or -errno. */
 int pinio_open(const char *path, int flags);
@@ -42,8 +45,14 @@ void pinio_seg(struct pinio_xfer *seg, uint32_t op, uint32_t handle,
 int pinio_batch(int fd, struct pinio_xfer *segs, uint32_t nr,
 		uint32_t *completed);
 
-/* Read one counter from /sys/class/misc/pinio/stats/: value or -errno. */
+/* Read one counter from PINIO_STATS_DIR: value or -errno. */
 int64_t pinio_stat(const char *name);
+
+/*
+ * Describe @err, a -errno returned by a libpinio function (a positive errno
+ * works too), like strerror(3) but thread-safe. Never NULL.
+ */
+const char *pinio_strerror(int err);
 
 #ifdef __cplusplus
 }
