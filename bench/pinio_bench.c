@@ -13,6 +13,7 @@
  * Runs unchanged on a real machine with pinio.ko loaded (as root, for the
  * bounce switch and debugfs).
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -32,6 +33,7 @@
 
 #define KCOPY_PATH	"/sys/kernel/debug/pinio/kcopy"
 #define BOUNCE_PARAM	"/sys/module/pinio/parameters/bounce"
+#define PREFAULT_PARAM	"/sys/module/pinio/parameters/mmap_prefault"
 #define MAX_QD		32
 #define MAX_SIZE	(4u << 20)
 #define MAX_REPS	64
@@ -50,6 +52,7 @@ struct bench {
 	uint8_t *src;			/* memcpy's stand-in for the device */
 	size_t buf_len;
 	uint32_t handle;		/* pinio registration of buf */
+	uint8_t *map;			/* the whole store, mmap()ed */
 	struct io_uring ring;		/* plain SQEs; buf is fixed buffer 0 */
 	struct io_uring ring128;	/* SQE128 for uring_cmd; buf fixed 0 */
 	double ms;
@@ -268,6 +271,19 @@ static int unit_pinio_uring_fixed(struct bench *b, bool write, size_t size,
 	return uring_finish(&b->ring128, size, qd);
 }
 
+/* Map out: memcpy to and from the store mapped into this process. */
+static int unit_mmap(struct bench *b, bool write, size_t size, int qd,
+		     uint64_t unit)
+{
+	uint8_t *dev = b->map + dev_off(b, size, qd, unit, 0);
+
+	if (write)
+		memcpy(dev, b->buf, size);
+	else
+		memcpy(b->buf, dev, size);
+	return 0;
+}
+
 /* The in-guest limit: the same bytes moved by user-space memcpy. */
 static int unit_memcpy(struct bench *b, bool write, size_t size, int qd,
 		       uint64_t unit)
@@ -290,8 +306,9 @@ static const struct path paths[] = {
 	{ 6, "pinio-batch", unit_batch, true, true },
 	{ 7, "pinio-uring", unit_pinio_uring, true, true },
 	{ 8, "pinio-uring-fixed", unit_pinio_uring_fixed, true, true },
-	{ 9, "memcpy", unit_memcpy, false, false },
-	{ 10, "kcopy", NULL, false, false },
+	{ 9, "mmap", unit_mmap, false, true },
+	{ 10, "memcpy", unit_memcpy, false, false },
+	{ 11, "kcopy", NULL, false, false },
 };
 #define NR_PATHS (sizeof(paths) / sizeof(paths[0]))
 
@@ -432,9 +449,9 @@ static int verify_path(struct bench *b, const struct path *p)
 
 /* ---- set-up ---- */
 
-static int set_bounce(int on)
+static int set_param(const char *path, int on)
 {
-	int fd = open(BOUNCE_PARAM, O_WRONLY | O_CLOEXEC);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
 	int ret = 0;
 
 	if (fd < 0)
@@ -461,7 +478,7 @@ static int open_device(struct bench *b, int bounce)
 	struct iovec iov = { .iov_base = b->buf, .iov_len = b->buf_len };
 	int ret;
 
-	ret = set_bounce(bounce);
+	ret = set_param(BOUNCE_PARAM, bounce);
 	if (ret)
 		return ret;
 	b->bounce = bounce;
@@ -477,6 +494,10 @@ static int open_device(struct bench *b, int bounce)
 			     &b->handle);
 	if (ret)
 		return ret;
+	b->map = mmap(NULL, b->info.dev_size, PROT_READ | PROT_WRITE,
+		      MAP_SHARED, b->fd, 0);
+	if (b->map == MAP_FAILED)
+		return -errno;
 	ret = io_uring_queue_init(2 * MAX_QD, &b->ring, 0);
 	if (ret)
 		return ret;
@@ -493,6 +514,7 @@ static void close_device(struct bench *b)
 {
 	io_uring_queue_exit(&b->ring128);
 	io_uring_queue_exit(&b->ring);
+	munmap(b->map, b->info.dev_size);
 	pinio_unregister(b->fd, b->handle);
 	pinio_close(b->fd);
 }
@@ -595,6 +617,57 @@ unmap:
 	return ret;
 }
 
+/* ---- map-out set-up cost ---- */
+
+struct map_result {
+	size_t len;
+	int prefault;
+	double mmap_us, touch_us, munmap_us;
+};
+
+static const size_t map_sizes[] = { 4096, 64 << 10, 1 << 20, 16 << 20,
+				    64 << 20 };
+#define NR_MAP_SIZES (sizeof(map_sizes) / sizeof(map_sizes[0]))
+static struct map_result map_results[2 * NR_MAP_SIZES];
+static int nr_map_results;
+
+/* mmap() a window, write one byte per page (first touch), munmap() it. */
+static int measure_mapping(struct bench *b, size_t len, int prefault,
+			   struct map_result *r)
+{
+	double mm[MAX_REPS], touch[MAX_REPS], unmap[MAX_REPS];
+	int ret = set_param(PREFAULT_PARAM, prefault);
+
+	if (ret)
+		return ret;
+	for (int rep = -1; rep < b->reps; rep++) {	/* rep -1 warms up */
+		double t0, t1, t2, t3;
+		uint8_t *p;
+
+		t0 = now_s();
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, b->fd, 0);
+		t1 = now_s();
+		if (p == MAP_FAILED)
+			return -errno;
+		for (size_t off = 0; off < len; off += 4096)
+			((volatile uint8_t *)p)[off] = (uint8_t)off;
+		t2 = now_s();
+		munmap(p, len);
+		t3 = now_s();
+		if (rep >= 0) {
+			mm[rep] = (t1 - t0) * 1e6;
+			touch[rep] = (t2 - t1) * 1e6;
+			unmap[rep] = (t3 - t2) * 1e6;
+		}
+	}
+	r->len = len;
+	r->prefault = prefault;
+	r->mmap_us = median(mm, b->reps);
+	r->touch_us = median(touch, b->reps);
+	r->munmap_us = median(unmap, b->reps);
+	return set_param(PREFAULT_PARAM, 0);
+}
+
 /* ---- reporting ---- */
 
 static const struct result *find(int bounce, int path, bool write,
@@ -671,13 +744,17 @@ struct headline {
 	bool at_least;			/* value >= target passes, else <= */
 };
 
-static struct headline heads[32];
+static struct headline heads[64];
 static int nr_heads;
 
 static void add_head(const char *name, double value, double target,
 		     bool at_least)
 {
-	struct headline *h = &heads[nr_heads++];
+	struct headline *h;
+
+	if (nr_heads == (int)(sizeof(heads) / sizeof(heads[0])))
+		abort();	/* a programming error: grow heads[] */
+	h = &heads[nr_heads++];
 
 	snprintf(h->name, sizeof(h->name), "%s", name);
 	h->value = value;
@@ -703,15 +780,19 @@ static void compute_headlines(void)
 			snprintf(name, sizeof(name), "pinio-ioctl/kcopy %s %s",
 				 dir, lbl);
 			add_head(name, ratio(find(0, 4, w, sizes[s], 1),
-					     find(0, 10, w, sizes[s], 1)), 0.85, true);
+					     find(0, 11, w, sizes[s], 1)), 0.85, true);
 			snprintf(name, sizeof(name), "pinio-uring/kcopy %s %s",
 				 dir, lbl);
 			add_head(name, ratio(find(0, 7, w, sizes[s], 1),
-					     find(0, 10, w, sizes[s], 1)), 0.85, true);
+					     find(0, 11, w, sizes[s], 1)), 0.85, true);
 			snprintf(name, sizeof(name), "pinio-ioctl/memcpy %s %s",
 				 dir, lbl);
 			add_head(name, ratio(find(0, 4, w, sizes[s], 1),
-					     find(0, 9, w, sizes[s], 1)), 0, true);
+					     find(0, 10, w, sizes[s], 1)), 0, true);
+			snprintf(name, sizeof(name), "mmap/pinio-ioctl %s %s",
+				 dir, lbl);
+			add_head(name, ratio(find(0, 9, w, sizes[s], 1),
+					     find(0, 4, w, sizes[s], 1)), 0, true);
 		}
 		snprintf(name, sizeof(name), "pinio-uring QD32/pinio-ioctl QD1 %s 4K", dir);
 		add_head(name, ratio(find(0, 7, w, 4096, MAX_QD),
@@ -838,6 +919,17 @@ static int write_outputs(struct bench *b, const char *dir)
 	}
 	fclose(f);
 
+	snprintf(path, sizeof(path), "%s/mmap.csv", dir);
+	f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	fprintf(f, "window_bytes,prefault,mmap_us,first_touch_us,munmap_us\n");
+	for (int i = 0; i < nr_map_results; i++)
+		fprintf(f, "%zu,%d,%.2f,%.2f,%.2f\n", map_results[i].len,
+			map_results[i].prefault, map_results[i].mmap_us,
+			map_results[i].touch_us, map_results[i].munmap_us);
+	fclose(f);
+
 	snprintf(path, sizeof(path), "%s/headline.csv", dir);
 	f = fopen(path, "we");
 	if (!f)
@@ -890,6 +982,14 @@ static int write_outputs(struct bench *b, const char *dir)
 			r->pinio_unreg_ns_page, r->uring_unreg_ns_page,
 			i + 1 < nr_reg_results ? "," : "");
 	}
+	fprintf(f, "  ],\n  \"mapping\": [\n");
+	for (int i = 0; i < nr_map_results; i++)
+		fprintf(f, "    {\"window_bytes\": %zu, \"prefault\": %s, \"mmap_us\": %.2f, \"first_touch_us\": %.2f, \"munmap_us\": %.2f}%s\n",
+			map_results[i].len,
+			map_results[i].prefault ? "true" : "false",
+			map_results[i].mmap_us, map_results[i].touch_us,
+			map_results[i].munmap_us,
+			i + 1 < nr_map_results ? "," : "");
 	fprintf(f, "  ],\n  \"headline\": [\n");
 	for (int i = 0; i < nr_heads; i++)
 		fprintf(f, "    {\"name\": \"%s\", \"value\": %.3f, \"target\": %.2f, \"at_least\": %s, \"met\": %s}%s\n",
@@ -972,7 +1072,8 @@ static void usage(const char *argv0)
 		"  Benchmarks every path to /dev/pinio (pinio.ko loaded, run as root).\n"
 		"  --quick   short repetitions (for CI); --ms per repetition (default 60)\n"
 		"  --reps    repetitions after warm-up, median reported (default 5)\n"
-		"  --out     directory for bench.csv, bench.json, register.csv, headline.csv\n",
+		"  --out     directory for bench.csv, bench.json, register.csv, mmap.csv,\n"
+		"            headline.csv\n",
 		argv0);
 }
 
@@ -990,6 +1091,9 @@ int main(int argc, char **argv)
 	const char *out = ".";
 	int opt, ret, done = 0, total = count_cases();
 	static const size_t reg_mib[] = { 1, 16, 256 };
+
+	if (total > (int)(sizeof(results) / sizeof(results[0])))
+		abort();	/* a programming error: grow results[] */
 
 	while ((opt = getopt_long(argc, argv, "qm:r:o:h", opts, NULL)) != -1) {
 		switch (opt) {
@@ -1034,7 +1138,7 @@ int main(int argc, char **argv)
 			return 1;
 	}
 	fputc('\n', stderr);
-	set_bounce(0);
+	set_param(BOUNCE_PARAM, 0);
 
 	b.fd = pinio_open(NULL, O_RDWR);
 	if (b.fd < 0)
@@ -1050,6 +1154,17 @@ int main(int argc, char **argv)
 				return 1;
 			}
 			nr_reg_results++;
+		}
+	for (size_t i = 0; i < NR_MAP_SIZES; i++)
+		for (int pre = 0; pre <= 1; pre++) {
+			ret = measure_mapping(&b, map_sizes[i], pre,
+					      &map_results[nr_map_results]);
+			if (ret) {
+				fprintf(stderr, "pinio_bench: mmap %zu bytes: %s\n",
+					map_sizes[i], strerror(-ret));
+				return 1;
+			}
+			nr_map_results++;
 		}
 	pinio_close(b.fd);
 
@@ -1068,6 +1183,13 @@ int main(int argc, char **argv)
 		       r->thp, r->thp_kib, r->pinio_ns_page, r->uring_ns_page,
 		       r->pinio_unreg_ns_page, r->uring_unreg_ns_page);
 	}
+	printf("\nMap-out set-up: mmap(), first write to every page, munmap() (us, median)\n");
+	printf("  %10s %9s %10s %12s %10s\n", "window", "prefault", "mmap",
+	       "first-touch", "munmap");
+	for (int i = 0; i < nr_map_results; i++)
+		printf("  %10zu %9d %10.1f %12.1f %10.1f\n", map_results[i].len,
+		       map_results[i].prefault, map_results[i].mmap_us,
+		       map_results[i].touch_us, map_results[i].munmap_us);
 	print_headlines(stdout);
 
 	ret = write_outputs(&b, out);

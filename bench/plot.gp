@@ -11,10 +11,10 @@ set grid
 # The series that exist: QD32 only for queued paths, no ceilings under bounce=1.
 qd1_paths = "read/write uring-rw uring-fixed pinio-ioctl pinio-ioctl-reg pinio-batch pinio-uring pinio-uring-fixed"
 qd32_paths = "uring-rw uring-fixed pinio-batch pinio-uring pinio-uring-fixed"
-all_paths = qd1_paths." memcpy kcopy"
+all_paths = qd1_paths." mmap memcpy kcopy"
 # The same colour for a path in every panel.
 idx(p) = sum [i=1:words(all_paths)] (word(all_paths, i) eq p ? i : 0)
-paths(b, q) = q eq "32" ? qd32_paths : b eq "0" ? qd1_paths." memcpy kcopy" : qd1_paths
+paths(b, q) = q eq "32" ? qd32_paths : b eq "0" ? all_paths : qd1_paths." mmap"
 csv = dir."/bench.csv"
 # The rows of one series, picked by awk so that gnuplot draws unbroken lines.
 series(b, p, d, q) = sprintf("< awk -F, '$1==\"%s\" && $3==\"%s\" && $4==\"%s\" && $6==\"%s\"' %s", b, p, d, q, csv)

@@ -48,7 +48,7 @@ if [ $rc != 0 ]; then
 fi
 
 mkdir -p "$OUT"
-for f in bench.csv bench.json register.csv headline.csv; do
+for f in bench.csv bench.json register.csv mmap.csv headline.csv; do
 	[ -s "$run/$f" ] || { echo "bench: $run/$f missing" >&2; exit 1; }
 	cp "$run/$f" "$OUT/$f"
 done
@@ -60,4 +60,4 @@ for f in throughput-bounce0.png throughput-bounce1.png headline.png; do
 	[ -s "$OUT/$f" ] || { echo "bench: $OUT/$f missing" >&2; exit 1; }
 done
 cat "$OUT/bench.txt"
-echo "bench: results in $OUT/ (bench.txt, bench.csv, bench.json, register.csv, headline.csv, *.png)"
+echo "bench: results in $OUT/ (bench.txt, bench.csv, bench.json, register.csv, mmap.csv, headline.csv, *.png)"
