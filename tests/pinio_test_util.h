@@ -106,8 +106,6 @@ static inline const char *errname(int err)
 #define __PINIO_ARGS	struct __test_metadata *_metadata, const char *file, \
 			int line, const char *func
 
-static inline const char *errname(int err);
-
 /* @r is 0 / a count or -errno; @err 0 means success is expected. */
 static inline void __pinio_check_err(__PINIO_ARGS, const char *expr,
 				     int err, long r)
