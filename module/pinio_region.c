@@ -8,6 +8,7 @@
 #include <linux/hugetlb.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
+#include <linux/pagemap.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -66,6 +67,30 @@ static int pinio_check_writable_range(unsigned long start, unsigned long end)
 	}
 	mmap_read_unlock(mm);
 	return ret;
+}
+
+/*
+ * The same question asked of the pages actually pinned. The VMA check above
+ * drops mmap_lock before pin_user_pages_fast() runs, so on kernels whose GUP
+ * does not refuse such pins itself (6.1) another thread could map a disk
+ * file over the range in between; what got pinned is the final word.
+ */
+static bool pinio_pages_need_dirty_tracking(struct page **pages,
+					    unsigned long nr_pages)
+{
+	unsigned long i;
+
+	for (i = 0; i < nr_pages; i++) {
+		struct folio *folio = page_folio(pages[i]);
+		struct address_space *mapping;
+
+		if (folio_test_anon(folio) || folio_test_hugetlb(folio))
+			continue;
+		mapping = folio_mapping(folio);
+		if (mapping && mapping_can_writeback(mapping))
+			return true;
+	}
+	return false;
 }
 
 /*
@@ -153,6 +178,11 @@ static struct pinio_buf *pinio_buf_create(u64 addr, u64 len, u32 flags)
 	ret = pinio_pin_pages(buf, start);
 	if (ret)
 		goto uncharge;
+	if ((flags & PINIO_REG_DEV_TO_USER) &&
+	    pinio_pages_need_dirty_tracking(buf->pages, buf->nr_pages)) {
+		ret = -EOPNOTSUPP;
+		goto unpin;
+	}
 
 	mmgrab(buf->mm);
 	pinio_stat_add(PINIO_STAT_REGISTRATIONS, 1);
@@ -161,6 +191,8 @@ static struct pinio_buf *pinio_buf_create(u64 addr, u64 len, u32 flags)
 	pinio_stat_add(PINIO_STAT_PINNED_PAGES, buf->nr_pages);
 	return buf;
 
+unpin:
+	unpin_user_pages(buf->pages, buf->nr_pages);
 uncharge:
 	pinio_uncharge(buf->mm, buf->nr_pages);
 free_pages:
