@@ -34,6 +34,7 @@
 #define KCOPY_PATH	"/sys/kernel/debug/pinio/kcopy"
 #define BOUNCE_PARAM	"/sys/module/pinio/parameters/bounce"
 #define PREFAULT_PARAM	"/sys/module/pinio/parameters/mmap_prefault"
+#define ASYNC_MIN_PARAM	"/sys/module/pinio/parameters/uring_async_min"
 #define MAX_QD		32
 #define MAX_SIZE	(4u << 20)
 #define MAX_REPS	64
@@ -58,6 +59,7 @@ struct bench {
 	double ms;
 	int reps;
 	bool quick;
+	char async_min[32];		/* the driver's uring_async_min as loaded */
 };
 
 /* One unit of work: @qd transfers of @size; returns 0 or -errno. */
@@ -70,6 +72,7 @@ struct path {
 	unit_fn fn;
 	bool queued;			/* has a QD32 variant */
 	bool device;			/* goes through /dev/pinio */
+	bool uring_inline;		/* uring_async_min raised: never async */
 };
 
 struct result {
@@ -297,18 +300,24 @@ static int unit_memcpy(struct bench *b, bool write, size_t size, int qd,
 	return 0;
 }
 
+#define PATH(_id, _name, _fn, _queued, _device, _inline) {		\
+	.id = _id, .name = _name, .fn = _fn, .queued = _queued,	\
+	.device = _device, .uring_inline = _inline }
+
 static const struct path paths[] = {
-	{ 1, "read/write", unit_rw, false, true },
-	{ 2, "uring-rw", unit_uring_rw, true, true },
-	{ 3, "uring-fixed", unit_uring_fixed, true, true },
-	{ 4, "pinio-ioctl", unit_ioctl, false, true },
-	{ 5, "pinio-ioctl-reg", unit_ioctl_reg, false, true },
-	{ 6, "pinio-batch", unit_batch, true, true },
-	{ 7, "pinio-uring", unit_pinio_uring, true, true },
-	{ 8, "pinio-uring-fixed", unit_pinio_uring_fixed, true, true },
-	{ 9, "mmap", unit_mmap, false, true },
-	{ 10, "memcpy", unit_memcpy, false, false },
-	{ 11, "kcopy", NULL, false, false },
+	PATH(1, "read/write", unit_rw, false, true, false),
+	PATH(2, "uring-rw", unit_uring_rw, true, true, false),
+	PATH(3, "uring-fixed", unit_uring_fixed, true, true, false),
+	PATH(4, "pinio-ioctl", unit_ioctl, false, true, false),
+	PATH(5, "pinio-ioctl-reg", unit_ioctl_reg, false, true, false),
+	PATH(6, "pinio-batch", unit_batch, true, true, false),
+	PATH(7, "pinio-uring", unit_pinio_uring, true, true, false),
+	PATH(8, "pinio-uring-fixed", unit_pinio_uring_fixed, true, true, false),
+	/* 7 with uring_async_min raised: every command runs inline. */
+	PATH(12, "pinio-uring-inline", unit_pinio_uring, true, true, true),
+	PATH(9, "mmap", unit_mmap, false, true, false),
+	PATH(10, "memcpy", unit_memcpy, false, false, false),
+	PATH(11, "kcopy", NULL, false, false, false),
 };
 #define NR_PATHS (sizeof(paths) / sizeof(paths[0]))
 
@@ -449,17 +458,22 @@ static int verify_path(struct bench *b, const struct path *p)
 
 /* ---- set-up ---- */
 
-static int set_param(const char *path, int on)
+static int set_param_str(const char *path, const char *val)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
 	int ret = 0;
 
 	if (fd < 0)
 		return -errno;
-	if (write(fd, on ? "1" : "0", 1) != 1)
+	if (write(fd, val, strlen(val)) != (ssize_t)strlen(val))
 		ret = -errno;
 	close(fd);
 	return ret;
+}
+
+static int set_param(const char *path, int on)
+{
+	return set_param_str(path, on ? "1" : "0");
 }
 
 static void *map_buffer(size_t len)
@@ -785,6 +799,14 @@ static void compute_headlines(void)
 				 dir, lbl);
 			add_head(name, ratio(find(0, 7, w, sizes[s], 1),
 					     find(0, 11, w, sizes[s], 1)), 0.85, true);
+			snprintf(name, sizeof(name), "pinio-uring-inline/kcopy %s %s",
+				 dir, lbl);
+			add_head(name, ratio(find(0, 12, w, sizes[s], 1),
+					     find(0, 11, w, sizes[s], 1)), 0.85, true);
+			snprintf(name, sizeof(name),
+				 "pinio-uring/pinio-uring-inline QD32 %s %s", dir, lbl);
+			add_head(name, ratio(find(0, 7, w, sizes[s], MAX_QD),
+					     find(0, 12, w, sizes[s], MAX_QD)), 0, true);
 			snprintf(name, sizeof(name), "pinio-ioctl/memcpy %s %s",
 				 dir, lbl);
 			add_head(name, ratio(find(0, 4, w, sizes[s], 1),
@@ -884,8 +906,7 @@ static int write_outputs(struct bench *b, const char *dir)
 	read_line("/proc/cpuinfo", "flags", flags, sizeof(flags));
 	read_line("/sys/class/dmi/id/sys_vendor", NULL, vendor, sizeof(vendor));
 	read_line("/proc/cmdline", NULL, cmdline, sizeof(cmdline));
-	read_line("/sys/module/pinio/parameters/uring_async_min", NULL,
-		  async_min, sizeof(async_min));
+	read_line(ASYNC_MIN_PARAM, NULL, async_min, sizeof(async_min));
 
 	snprintf(path, sizeof(path), "%s/bench.csv", dir);
 	f = fopen(path, "we");
@@ -1019,6 +1040,13 @@ static int run_series(struct bench *b, int bounce, int *done, int total)
 
 		if (bounce && !pa->device)
 			continue;
+		ret = set_param_str(ASYNC_MIN_PARAM, pa->uring_inline ?
+				    "4294967295" : b->async_min);
+		if (ret) {
+			fprintf(stderr, "pinio_bench: setting uring_async_min: %s\n",
+				strerror(-ret));
+			goto out;
+		}
 		if (pa->fn && (ret = verify_path(b, pa))) {
 			fprintf(stderr, "pinio_bench: %s moved wrong data: %s\n",
 				pa->name, strerror(-ret));
@@ -1121,6 +1149,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	read_line(ASYNC_MIN_PARAM, NULL, b.async_min, sizeof(b.async_min));
 	b.buf_len = (size_t)MAX_QD * MAX_SIZE;
 	b.buf = map_buffer(b.buf_len);
 	b.src = map_buffer(b.buf_len);
@@ -1139,6 +1168,7 @@ int main(int argc, char **argv)
 	}
 	fputc('\n', stderr);
 	set_param(BOUNCE_PARAM, 0);
+	set_param_str(ASYNC_MIN_PARAM, b.async_min);
 
 	b.fd = pinio_open(NULL, O_RDWR);
 	if (b.fd < 0)
