@@ -146,7 +146,9 @@ int pinio_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 	if (req.x.len < READ_ONCE(uring_async_min))
 		return pinio_uring_run(&req);
 
-	w = kmalloc(sizeof(*w), GFP_KERNEL);
+	/* A non-blocking issue must not wait for reclaim either. */
+	w = kmalloc(sizeof(*w), issue_flags & IO_URING_F_NONBLOCK ?
+		    GFP_NOWAIT : GFP_KERNEL);
 	if (!w)
 		return pinio_uring_run(&req);	/* slower, but never fails */
 	w->ioucmd = ioucmd;
