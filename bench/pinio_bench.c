@@ -170,40 +170,73 @@ static int uring_finish(struct io_uring *ring, size_t size, int qd)
 	return 0;
 }
 
-static int unit_uring_rw(struct bench *b, bool write, size_t size, int qd,
-			 uint64_t unit)
+/* The four io_uring paths differ only in how one SQE is prepared. */
+enum uring_kind {
+	URING_RW,		/* IORING_OP_READ/WRITE */
+	URING_FIXED,		/* IORING_OP_READ/WRITE_FIXED, io_uring buffer */
+	URING_PINIO,		/* pinio uring_cmd, pinio handle */
+	URING_PINIO_FIXED,	/* pinio uring_cmd, io_uring buffer */
+};
+
+static int uring_unit(struct bench *b, enum uring_kind kind, bool write,
+		      size_t size, int qd, uint64_t unit)
 {
+	struct io_uring *ring = kind >= URING_PINIO ? &b->ring128 : &b->ring;
+
 	for (int j = 0; j < qd; j++) {
-		struct io_uring_sqe *sqe = io_uring_get_sqe(&b->ring);
+		struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
 		uint8_t *p = b->buf + buf_off(size, j);
 		uint64_t off = dev_off(b, size, qd, unit, j);
 
 		if (!sqe)
 			return -EBUSY;
-		if (write)
-			io_uring_prep_write(sqe, b->fd, p, size, off);
-		else
-			io_uring_prep_read(sqe, b->fd, p, size, off);
+		switch (kind) {
+		case URING_RW:
+			if (write)
+				io_uring_prep_write(sqe, b->fd, p, size, off);
+			else
+				io_uring_prep_read(sqe, b->fd, p, size, off);
+			break;
+		case URING_FIXED:
+			if (write)
+				io_uring_prep_write_fixed(sqe, b->fd, p, size, off, 0);
+			else
+				io_uring_prep_read_fixed(sqe, b->fd, p, size, off, 0);
+			break;
+		case URING_PINIO:
+			pinio_prep_xfer(sqe, b->fd, write, b->handle,
+					buf_off(size, j), off, size);
+			break;
+		case URING_PINIO_FIXED:
+			pinio_prep_xfer_fixed(sqe, b->fd, write, 0, p, off, size);
+			break;
+		}
 	}
-	return uring_finish(&b->ring, size, qd);
+	return uring_finish(ring, size, qd);
+}
+
+static int unit_uring_rw(struct bench *b, bool write, size_t size, int qd,
+			 uint64_t unit)
+{
+	return uring_unit(b, URING_RW, write, size, qd, unit);
 }
 
 static int unit_uring_fixed(struct bench *b, bool write, size_t size, int qd,
 			    uint64_t unit)
 {
-	for (int j = 0; j < qd; j++) {
-		struct io_uring_sqe *sqe = io_uring_get_sqe(&b->ring);
-		uint8_t *p = b->buf + buf_off(size, j);
-		uint64_t off = dev_off(b, size, qd, unit, j);
+	return uring_unit(b, URING_FIXED, write, size, qd, unit);
+}
 
-		if (!sqe)
-			return -EBUSY;
-		if (write)
-			io_uring_prep_write_fixed(sqe, b->fd, p, size, off, 0);
-		else
-			io_uring_prep_read_fixed(sqe, b->fd, p, size, off, 0);
-	}
-	return uring_finish(&b->ring, size, qd);
+static int unit_pinio_uring(struct bench *b, bool write, size_t size, int qd,
+			    uint64_t unit)
+{
+	return uring_unit(b, URING_PINIO, write, size, qd, unit);
+}
+
+static int unit_pinio_uring_fixed(struct bench *b, bool write, size_t size,
+				  int qd, uint64_t unit)
+{
+	return uring_unit(b, URING_PINIO_FIXED, write, size, qd, unit);
 }
 
 static int unit_ioctl(struct bench *b, bool write, size_t size, int qd,
@@ -243,35 +276,6 @@ static int unit_batch(struct bench *b, bool write, size_t size, int qd,
 			  b->handle, buf_off(size, j),
 			  dev_off(b, size, qd, unit, j), size);
 	return pinio_batch(b->fd, segs, qd, NULL);
-}
-
-static int unit_pinio_uring(struct bench *b, bool write, size_t size, int qd,
-			    uint64_t unit)
-{
-	for (int j = 0; j < qd; j++) {
-		struct io_uring_sqe *sqe = io_uring_get_sqe(&b->ring128);
-
-		if (!sqe)
-			return -EBUSY;
-		pinio_prep_xfer(sqe, b->fd, write, b->handle, buf_off(size, j),
-				dev_off(b, size, qd, unit, j), size);
-	}
-	return uring_finish(&b->ring128, size, qd);
-}
-
-static int unit_pinio_uring_fixed(struct bench *b, bool write, size_t size,
-				  int qd, uint64_t unit)
-{
-	for (int j = 0; j < qd; j++) {
-		struct io_uring_sqe *sqe = io_uring_get_sqe(&b->ring128);
-
-		if (!sqe)
-			return -EBUSY;
-		pinio_prep_xfer_fixed(sqe, b->fd, write, 0,
-				      b->buf + buf_off(size, j),
-				      dev_off(b, size, qd, unit, j), size);
-	}
-	return uring_finish(&b->ring128, size, qd);
 }
 
 /* Map out: memcpy to and from the store mapped into this process. */
