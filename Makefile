@@ -5,13 +5,22 @@
 #   make check         deps, lint, build for KVER, boot QEMU and run the tests
 #   make check KVER=6.1
 #   make lint          checkpatch --strict and a W=1 C=2 (sparse) module build
-#   make demo          boot the 6.12 guest and run userspace/pinio_demo
+#   make demo          boot the 6.12 guest and run `pinio verify`
+#   make install       libpinio, headers, pkg-config files, the pinio tool, man
+#                      pages, the udev rule and sysusers.d group
+#   make uninstall
+#   make modules_install   pinio.ko for KDIR's kernel (INSTALL_MOD_PATH)
+#   make install-dkms  the module sources for DKMS in /usr/src/pinio-VERSION
 #   make clean         remove build products (build/ksrc is kept)
 #   make distclean     also remove build/
 #
 # KVER picks the Debian kernel series (6.12 default, or 6.1); scripts/kver.sh
 # turns it into the installed release and its headers. KDIR=... overrides the
 # headers for a plain `make`.
+#
+# Install paths: DESTDIR, PREFIX (/usr/local), BINDIR, LIBDIR, INCLUDEDIR,
+# PKGCONFIGDIR, MANDIR; UDEVDIR and SYSUSERSDIR are outside PREFIX (udev and
+# systemd read only their own directories), DKMSDIR (/usr/src) too.
 
 KVER	?= 6.12
 QUICK	?= 0
@@ -24,7 +33,27 @@ KSRC	:= $(BUILD)/ksrc
 STAMP	:= $(BUILD)/module.kdir
 CHECKPATCH := $(KSRC)/scripts/checkpatch.pl
 LINT_FILES = $(filter-out %.mod.c,$(wildcard module/*.c module/*.h)) uapi/linux/pinio.h
-DEMO	:= $(BUILD)/userspace/pinio_demo
+TOOL	:= $(BUILD)/userspace/pinio
+# An installed copy (PREFIX=/usr) that tests/external builds against.
+STAGE	:= $(BUILD)/install
+
+PREFIX	?= /usr/local
+BINDIR	?= $(PREFIX)/bin
+LIBDIR	?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+MANDIR	?= $(PREFIX)/share/man
+UDEVDIR	?= /usr/lib/udev/rules.d
+SYSUSERSDIR ?= /usr/lib/sysusers.d
+DKMSDIR	?= /usr/src
+# Passed on explicitly (not exported), so a sub-make with another PREFIX
+# derives its own directories.
+INSTALL_VARS = DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) BINDIR=$(BINDIR) \
+	       LIBDIR=$(LIBDIR) INCLUDEDIR=$(INCLUDEDIR) \
+	       PKGCONFIGDIR=$(PKGCONFIGDIR) MANDIR=$(MANDIR)
+PKG_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
+DKMS_SRC = $(DESTDIR)$(DKMSDIR)/pinio-$(PKG_VERSION)
+MODULE_SRCS = $(filter-out %.mod.c,$(wildcard module/*.c)) $(wildcard module/*.h)
 
 all: module userspace tests
 
@@ -35,8 +64,11 @@ deps:
 	@scripts/deps.sh
 
 # Objects built against another kernel's headers must not end up in this
-# kernel's pinio.ko: clean first whenever the headers changed.
-module: ksrc
+# kernel's pinio.ko: clean first whenever the headers changed. module-ko is
+# the build alone, without the kselftest/checkpatch extraction.
+module: ksrc module-ko
+
+module-ko:
 	@test -n "$(KDIR)" || { echo "no kernel headers for KVER=$(KVER) (make deps)"; exit 1; }
 	@if [ "$$(cat $(STAMP) 2>/dev/null)" != "$(KDIR)" ]; then \
 		echo "  CLEAN   module (headers changed to $(KDIR))"; \
@@ -71,6 +103,7 @@ lint: ksrc
 	@if grep -E '(warning|error):' $(BUILD)/lint-sparse.log; then \
 		echo "lint: W=1/sparse diagnostics above"; exit 1; \
 	fi
+	@$(MAKE) --no-print-directory -C userspace lint-man
 	@echo "lint: clean"
 
 # The test command. Lint runs first; its verdict is one line of the summary
@@ -86,8 +119,10 @@ check: deps
 		else echo "not ok - lint"; p=0; f=2; fi; \
 		echo "$$p passed, $$f failed, 0 skipped"; exit 1; \
 	fi; \
+	ub=pass; $(MAKE) --no-print-directory userspace stage || ub=fail; \
 	tb=pass; $(MAKE) --no-print-directory -k tests || tb=fail; \
-	KVER=$(KVER) tests/run-qemu.sh --extra lint=$$lint --extra build_tests=$$tb
+	KVER=$(KVER) tests/run-qemu.sh --extra lint=$$lint \
+		--extra build_userspace=$$ub --extra build_tests=$$tb
 
 # The main job: the benchmark in a 6.12 guest, results and plots in results/.
 # QUICK=1 for a short run.
@@ -96,10 +131,51 @@ bench: deps
 	@$(MAKE) --no-print-directory -C bench
 	KVER=$(KVER) QUICK=$(QUICK) bench/run.sh
 
-# One short transfer in the guest.
+# One short round trip in the guest: `pinio verify` (direct and buffered,
+# both ways, with throughput).
 demo: deps
 	@$(MAKE) --no-print-directory module userspace KVER=$(KVER)
-	KVER=$(KVER) tests/run-qemu.sh --exec $(DEMO)
+	KVER=$(KVER) tests/run-qemu.sh --exec $(TOOL) verify --size 16M
+
+install: userspace
+	$(MAKE) -C userspace install $(INSTALL_VARS)
+	install -d $(DESTDIR)$(UDEVDIR) $(DESTDIR)$(SYSUSERSDIR)
+	install -m 0644 udev/60-pinio.rules $(DESTDIR)$(UDEVDIR)/
+	install -m 0644 udev/pinio.sysusers $(DESTDIR)$(SYSUSERSDIR)/pinio.conf
+
+uninstall:
+	$(MAKE) -C userspace uninstall $(INSTALL_VARS)
+	rm -f $(DESTDIR)$(UDEVDIR)/60-pinio.rules \
+	      $(DESTDIR)$(SYSUSERSDIR)/pinio.conf
+
+# Kbuild puts it in $(INSTALL_MOD_PATH)/lib/modules/<release>/updates/. It
+# skips depmod without a System.map, which Debian's headers lack, so a real
+# install (no INSTALL_MOD_PATH) runs depmod itself, for the release in the
+# module's vermagic (Debian's 6.1 headers name another in kernel.release).
+# "sign-file: ... No such file": the headers carry no signing key; kbuild
+# goes on and installs the module unsigned.
+modules_install: module-ko
+	$(MAKE) -C $(KDIR) M=$(TOP)/module modules_install \
+		$(if $(INSTALL_MOD_PATH),INSTALL_MOD_PATH=$(INSTALL_MOD_PATH))
+	$(if $(INSTALL_MOD_PATH),,depmod -a $$(modinfo -F vermagic module/pinio.ko | cut -d' ' -f1))
+
+# What DKMS needs, nothing more: dkms.conf, module/ and the uapi header
+# (module/Kbuild adds -I$(src)/../uapi). Then:
+#   dkms add pinio/$(PKG_VERSION) && dkms build ... && dkms install ...
+install-dkms:
+	install -d $(DKMS_SRC)/module $(DKMS_SRC)/uapi/linux
+	install -m 0644 dkms.conf $(DKMS_SRC)/
+	install -m 0644 module/Kbuild module/Makefile $(MODULE_SRCS) \
+		$(DKMS_SRC)/module/
+	install -m 0644 uapi/linux/pinio.h $(DKMS_SRC)/uapi/linux/
+
+uninstall-dkms:
+	rm -rf $(DKMS_SRC)
+
+# The installed copy the tests build against (fresh every time).
+stage: userspace
+	rm -rf $(STAGE)
+	@$(MAKE) --no-print-directory install DESTDIR=$(STAGE) PREFIX=/usr
 
 clean:
 	@kdir="$(KDIR)"; if [ -n "$$kdir" ] && [ -d "$$kdir" ]; then \
@@ -107,11 +183,13 @@ clean:
 	@if [ -f tests/Makefile ]; then $(MAKE) -C tests clean; fi
 	@if [ -f userspace/Makefile ]; then $(MAKE) -C userspace clean; fi
 	@if [ -f bench/Makefile ]; then $(MAKE) -C bench clean; fi
-	rm -rf $(BUILD)/tests $(BUILD)/userspace $(BUILD)/results-* \
+	rm -rf $(BUILD)/tests $(BUILD)/userspace $(BUILD)/install $(BUILD)/results-* \
 		$(BUILD)/qemu-* $(STAMP) $(BUILD)/lint-sparse.log \
 		$(BUILD)/ci-check-*.log
 
 distclean: clean
 	rm -rf $(BUILD)
 
-.PHONY: all ksrc deps module userspace tests lint check bench demo clean distclean
+.PHONY: all ksrc deps module module-ko userspace tests lint check bench demo \
+	install uninstall modules_install install-dkms uninstall-dkms stage \
+	clean distclean

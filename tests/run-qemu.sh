@@ -11,6 +11,8 @@
 # Environment (all optional):
 #   KVER          kernel series, 6.12 (default) or 6.1
 #   PINIO_KO      module to load, default module/pinio.ko
+#   PINIO_TOOL    the pinio tool, copied to the guest's /bin/pinio when it
+#                 exists, default build/userspace/pinio
 #   TESTS_DIR     static test binaries, default build/tests
 #   RESULTS_DIR   host folder shared with the guest, default build/results-$KVER
 #   TEST_TIMEOUT  per-binary limit in seconds, default timeout= of tests/settings
@@ -40,6 +42,7 @@ cd "$top"
 
 KVER=${KVER:-6.12}
 PINIO_KO=${PINIO_KO:-module/pinio.ko}
+PINIO_TOOL=${PINIO_TOOL:-build/userspace/pinio}
 TESTS_DIR=${TESTS_DIR:-build/tests}
 RESULTS_DIR=${RESULTS_DIR:-build/results-$KVER}
 GUEST_ENV=${GUEST_ENV:-}
@@ -130,6 +133,9 @@ fi
 for p in "${progs[@]}"; do
 	! is_dynamic "$p" || die "$p is dynamically linked; the guest has no libc (link with -static)"
 done
+if [ -f "$PINIO_TOOL" ]; then
+	! is_dynamic "$PINIO_TOOL" || die "$PINIO_TOOL is dynamically linked; the guest has no libc (build it with STATIC=1)"
+fi
 
 # Warn (only) about kselftest config options this kernel lacks; a module
 # does for =y, since the runner loads what 9p needs.
@@ -166,6 +172,10 @@ root=$stage/root
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,mnt,etc,tests,lib/pinio-mods}
 cp "$busybox" "$root/bin/busybox"
 cp "$PINIO_KO" "$root/pinio.ko"
+# The tool, for the programs that run it (pinio_tool_test): /bin/pinio.
+if [ -f "$PINIO_TOOL" ]; then
+	cp "$PINIO_TOOL" "$root/bin/pinio"
+fi
 for p in "${progs[@]}"; do
 	cp "$p" "$root/tests/"
 done
@@ -301,6 +311,7 @@ else
 fi
 export PINIO_KO=/pinio.ko
 export PINIO_FILE_DIR=$R/scratch
+[ -x /bin/pinio ] && export PINIO_TOOL=/bin/pinio
 
 # Kill whatever a test left behind (its forked children live in their own
 # process groups) so it cannot keep /dev/pinio open or disturb the next one.
