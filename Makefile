@@ -120,9 +120,14 @@ check: deps
 		echo "$$p passed, $$f failed, 0 skipped"; exit 1; \
 	fi; \
 	ub=pass; $(MAKE) --no-print-directory userspace stage || ub=fail; \
+	it=fail; if [ $$ub = pass ]; then \
+		if tests/check-install.sh >$(BUILD)/check-install.log 2>&1; then it=pass; \
+		else cat $(BUILD)/check-install.log; fi; \
+	fi; \
 	tb=pass; $(MAKE) --no-print-directory -k tests || tb=fail; \
 	KVER=$(KVER) tests/run-qemu.sh --extra lint=$$lint \
-		--extra build_userspace=$$ub --extra build_tests=$$tb
+		--extra build_userspace=$$ub --extra install_tree=$$it \
+		--extra build_tests=$$tb
 
 # The main job: the benchmark in a 6.12 guest, results and plots in results/.
 # QUICK=1 for a short run.
@@ -185,6 +190,7 @@ clean:
 	@if [ -f bench/Makefile ]; then $(MAKE) -C bench clean; fi
 	rm -rf $(BUILD)/tests $(BUILD)/userspace $(BUILD)/install $(BUILD)/results-* \
 		$(BUILD)/qemu-* $(STAMP) $(BUILD)/lint-sparse.log \
+		$(BUILD)/check-install.log \
 		$(BUILD)/ci-check-*.log
 
 distclean: clean

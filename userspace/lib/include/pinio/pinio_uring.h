@@ -31,13 +31,14 @@ static inline void pinio_prep_xfer(struct io_uring_sqe *sqe, int fd, int write,
 				   uint32_t handle, uint64_t buf_offset,
 				   uint64_t dev_offset, uint64_t len)
 {
-	struct pinio_uring_cmd cmd = {
-		.handle = handle,
-		.buf_offset = buf_offset,
-		.dev_offset = dev_offset,
-		.len = len,
-	};
+	struct pinio_uring_cmd cmd;
 
+	/* No designated initializers: C++ -Wextra wants every field. */
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.handle = handle;
+	cmd.buf_offset = buf_offset;
+	cmd.dev_offset = dev_offset;
+	cmd.len = len;
 	pinio_prep_cmd(sqe, fd, write ? PINIO_URING_CMD_WRITE :
 			PINIO_URING_CMD_READ, &cmd, 0, 0);
 }
@@ -62,12 +63,12 @@ static inline void pinio_prep_xfer_fixed(struct io_uring_sqe *sqe, int fd,
 					 const void *addr, uint64_t dev_offset,
 					 uint64_t len)
 {
-	struct pinio_uring_cmd cmd = {
-		.addr = (uint64_t)(uintptr_t)addr,
-		.dev_offset = dev_offset,
-		.len = len,
-	};
+	struct pinio_uring_cmd cmd;
 
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.addr = (uint64_t)(uintptr_t)addr;
+	cmd.dev_offset = dev_offset;
+	cmd.len = len;
 	pinio_prep_cmd(sqe, fd, write ? PINIO_URING_CMD_WRITE :
 			PINIO_URING_CMD_READ, &cmd, IORING_URING_CMD_FIXED,
 			buf_index);
