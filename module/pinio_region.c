@@ -94,6 +94,58 @@ static bool pinio_pages_need_dirty_tracking(struct page **pages,
 }
 
 /*
+ * A read-only long-term pin must hold the pages the process will go on
+ * using. In a private writable mapping 6.1's GUP pins the shared zero page
+ * or a page-cache page as it finds them, and the process's next write COWs
+ * its memory away from the device, which then keeps reading stale bytes
+ * (6.5+ GUP unshares such pages itself). Anonymous pages are safe; anything
+ * else sends us down pinio_unshare_range().
+ */
+static bool pinio_pages_all_anon(struct page **pages, unsigned long nr_pages)
+{
+	unsigned long i;
+
+	for (i = 0; i < nr_pages; i++)
+		if (!folio_test_anon(page_folio(pages[i])))
+			return false;
+	return true;
+}
+
+/*
+ * Fault the private writable parts of [start, end) in for writing: that
+ * breaks COW without changing a byte, leaving anonymous pages to pin.
+ * Shared and read-only mappings are left alone: nothing can COW there.
+ */
+static void pinio_unshare_range(unsigned long start, unsigned long end)
+{
+	struct mm_struct *mm = current->mm;
+	unsigned long addr = start;
+
+	while (addr < end) {
+		struct vm_area_struct *vma;
+		unsigned long from, to;
+		bool cow;
+
+		if (mmap_read_lock_killable(mm))
+			return;
+		vma = find_vma(mm, addr);
+		if (!vma || vma->vm_start >= end) {
+			mmap_read_unlock(mm);
+			return;
+		}
+		from = max(addr, vma->vm_start);
+		to = min(end, vma->vm_end);
+		cow = (vma->vm_flags & (VM_SHARED | VM_WRITE)) == VM_WRITE;
+		mmap_read_unlock(mm);
+
+		if (cow)
+			fault_in_safe_writeable((const char __user *)from,
+						to - from);
+		addr = to;
+	}
+}
+
+/*
  * Charge against RLIMIT_MEMLOCK through mm->pinned_vm, as RDMA's ib_umem
  * does: the count belongs to the process that pinned, shows up as VmPin in
  * /proc/PID/status, and is not confused with mlock()'s locked_vm.
@@ -178,6 +230,14 @@ static struct pinio_buf *pinio_buf_create(u64 addr, u64 len, u32 flags)
 	ret = pinio_pin_pages(buf, start);
 	if (ret)
 		goto uncharge;
+	if (!(flags & PINIO_REG_DEV_TO_USER) &&
+	    !pinio_pages_all_anon(buf->pages, buf->nr_pages)) {
+		unpin_user_pages(buf->pages, buf->nr_pages);
+		pinio_unshare_range(start, start + buf->nr_pages * PAGE_SIZE);
+		ret = pinio_pin_pages(buf, start);
+		if (ret)
+			goto uncharge;
+	}
 	if ((flags & PINIO_REG_DEV_TO_USER) &&
 	    pinio_pages_need_dirty_tracking(buf->pages, buf->nr_pages)) {
 		ret = -EOPNOTSUPP;

@@ -518,6 +518,72 @@ TEST_F(reg, prot_read_mapping)
 }
 
 /*
+ * A read-only registration must see what the process writes afterwards.
+ * Never-touched anonymous memory maps the shared zero page, and 6.1's GUP
+ * would pin that as it is; the process's first write then COWs its buffer
+ * away from the device, which would read zeros.
+ */
+TEST_F(reg, read_only_pin_of_untouched_memory)
+{
+	size_t ps = self->ps, len = 8 * ps;
+	uint64_t dev = 5 * MiB + 3;
+	uint32_t h = 0;
+	uint8_t *p;
+
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	/* Read-fault half of it: those pages are the zero page now. */
+	for (size_t i = 0; i < len / 2; i += ps)
+		ASSERT_EQ(0, ((volatile uint8_t *)p)[i]);
+
+	ASSERT_OK(pinio_register(self->fd, p, len, PINIO_REG_USER_TO_DEV, &h));
+	ASSERT_PINS(self->base, 1, 8);
+	pattern_fill(p, len, dev, 0x52);
+	ASSERT_OK(pinio_write(self->fd, h, 0, dev, len));
+	ASSERT_DEV_PATTERN(self->fd, dev, len, 0x52);
+	ASSERT_OK(pinio_unregister(self->fd, h));
+	ASSERT_PINS(self->base, 0, 0);
+	ASSERT_EQ(0, munmap(p, len));
+}
+
+/*
+ * The same for a private mapping of a file: the pin must not keep the
+ * page-cache page the process's next write COWs away from.
+ */
+TEST_F(reg, read_only_pin_of_private_file_mapping)
+{
+	size_t ps = self->ps, len = 4 * ps;
+	uint64_t dev = 7 * MiB;
+	uint8_t *old = malloc(len), *p;
+	uint32_t h = 0;
+	int mfd;
+
+	ASSERT_NE(NULL, old);
+	mfd = memfd_create("pinio-private", MFD_CLOEXEC);
+	ASSERT_LE(0, mfd);
+	pattern_fill(old, len, dev, 0x53);
+	ASSERT_EQ((ssize_t)len, write(mfd, old, len));
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, mfd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_PATTERN(p, len, dev, 0x53);
+
+	ASSERT_OK(pinio_register(self->fd, p, len, PINIO_REG_USER_TO_DEV, &h));
+	pattern_fill(p, len, dev, 0x54);
+	ASSERT_OK(pinio_write(self->fd, h, 0, dev, len));
+	ASSERT_DEV_PATTERN(self->fd, dev, len, 0x54);
+	ASSERT_OK(pinio_unregister(self->fd, h));
+
+	/* The file itself never changed. */
+	ASSERT_EQ((ssize_t)len, pread(mfd, old, len, 0));
+	ASSERT_PATTERN(old, len, dev, 0x53);
+	ASSERT_PINS(self->base, 0, 0);
+	ASSERT_EQ(0, munmap(p, len));
+	close(mfd);
+	free(old);
+}
+
+/*
  * Round trip through a registration of @b: the device writes the registered
  * bytes (checked in @b's own memory) and reads them back out.
  */

@@ -150,9 +150,12 @@ struct pinio_batch {
  * VmPin in /proc/PID/status) unless it has CAP_IPC_LOCK. With
  * PINIO_REG_DEV_TO_USER the pages are pinned writable, so the mapping must
  * be writable; a PROT_READ mapping can be registered PINIO_REG_USER_TO_DEV
- * alone. Writable registrations of shared file mappings that need dirty
- * tracking (a file on a disk filesystem mapped MAP_SHARED) are refused on
- * every kernel; anonymous, shmem/memfd, tmpfs and hugetlbfs memory is fine.
+ * alone. A read-only registration of a private writable mapping breaks COW
+ * first (without changing its contents), so what the process writes to the
+ * buffer later is what the device reads. Writable registrations of shared
+ * file mappings that need dirty tracking (a file on a disk filesystem
+ * mapped MAP_SHARED) are refused on every kernel; anonymous, shmem/memfd,
+ * tmpfs and hugetlbfs memory is fine.
  *
  * Errors: -EINVAL (len 0 or above the limit, no or unknown direction,
  * reserved field set), -EOVERFLOW (addr + len wraps), -EFAULT (range not

