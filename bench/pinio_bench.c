@@ -72,7 +72,7 @@ struct path {
 	unit_fn fn;
 	bool queued;			/* has a QD32 variant */
 	bool device;			/* goes through /dev/pinio */
-	bool uring_inline;		/* uring_async_min raised: never async */
+	bool uring_wq;			/* uring_async_min=1: all on the workqueue */
 };
 
 struct result {
@@ -304,9 +304,9 @@ static int unit_memcpy(struct bench *b, bool write, size_t size, int qd,
 	return 0;
 }
 
-#define PATH(_id, _name, _fn, _queued, _device, _inline) {		\
+#define PATH(_id, _name, _fn, _queued, _device, _wq) {			\
 	.id = _id, .name = _name, .fn = _fn, .queued = _queued,	\
-	.device = _device, .uring_inline = _inline }
+	.device = _device, .uring_wq = _wq }
 
 static const struct path paths[] = {
 	PATH(1, "read/write", unit_rw, false, true, false),
@@ -317,8 +317,8 @@ static const struct path paths[] = {
 	PATH(6, "pinio-batch", unit_batch, true, true, false),
 	PATH(7, "pinio-uring", unit_pinio_uring, true, true, false),
 	PATH(8, "pinio-uring-fixed", unit_pinio_uring_fixed, true, true, false),
-	/* 7 with uring_async_min raised: every command runs inline. */
-	PATH(12, "pinio-uring-inline", unit_pinio_uring, true, true, true),
+	/* 7 with uring_async_min=1: every command goes to the workqueue. */
+	PATH(12, "pinio-uring-wq", unit_pinio_uring, true, true, true),
 	PATH(9, "mmap", unit_mmap, false, true, false),
 	PATH(10, "memcpy", unit_memcpy, false, false, false),
 	PATH(11, "kcopy", NULL, false, false, false),
@@ -756,6 +756,34 @@ static void print_tables(FILE *out)
 			}
 }
 
+/* Operations/s and CPU time per GB (getrusage) at two sizes, bounce=0. */
+static void print_cpu_table(FILE *out)
+{
+	static const size_t at[] = { 4096, 1 << 20 };
+
+	fprintf(out, "\nbounce=0 ops/s and CPU s per GB (this process; QD1, or QD32 where marked)\n");
+	fprintf(out, "%-22s %-5s %12s %10s %12s %10s\n", "path", "dir",
+		"4K ops/s", "4K s/GB", "1M ops/s", "1M s/GB");
+	for (size_t p = 0; p < NR_PATHS; p++)
+		for (int q = 0; q < 2; q++)
+			for (int w = 0; w <= 1; w++) {
+				const struct result *r0, *r1;
+				char name[32];
+
+				if (qds[q] > 1 && !paths[p].queued)
+					continue;
+				r0 = find(0, paths[p].id, w, at[0], qds[q]);
+				r1 = find(0, paths[p].id, w, at[1], qds[q]);
+				if (!r0 || !r1)
+					continue;
+				snprintf(name, sizeof(name), "%s%s", paths[p].name,
+					 qds[q] > 1 ? " QD32" : "");
+				fprintf(out, "%-22s %-5s %12.0f %10.3f %12.0f %10.3f\n",
+					name, w ? "write" : "read", r0->ops_s,
+					r0->cpu_s_gb, r1->ops_s, r1->cpu_s_gb);
+			}
+}
+
 struct headline {
 	char name[96];
 	double value, target;
@@ -803,14 +831,10 @@ static void compute_headlines(void)
 				 dir, lbl);
 			add_head(name, ratio(find(0, 7, w, sizes[s], 1),
 					     find(0, 11, w, sizes[s], 1)), 0.85, true);
-			snprintf(name, sizeof(name), "pinio-uring-inline/kcopy %s %s",
-				 dir, lbl);
-			add_head(name, ratio(find(0, 12, w, sizes[s], 1),
-					     find(0, 11, w, sizes[s], 1)), 0.85, true);
 			snprintf(name, sizeof(name),
-				 "pinio-uring/pinio-uring-inline QD32 %s %s", dir, lbl);
-			add_head(name, ratio(find(0, 7, w, sizes[s], MAX_QD),
-					     find(0, 12, w, sizes[s], MAX_QD)), 0, true);
+				 "pinio-uring-wq/pinio-uring QD32 %s %s", dir, lbl);
+			add_head(name, ratio(find(0, 12, w, sizes[s], MAX_QD),
+					     find(0, 7, w, sizes[s], MAX_QD)), 0, true);
 			snprintf(name, sizeof(name), "pinio-ioctl/memcpy %s %s",
 				 dir, lbl);
 			add_head(name, ratio(find(0, 4, w, sizes[s], 1),
@@ -1044,8 +1068,8 @@ static int run_series(struct bench *b, int bounce, int *done, int total)
 
 		if (bounce && !pa->device)
 			continue;
-		ret = set_param_str(ASYNC_MIN_PARAM, pa->uring_inline ?
-				    "4294967295" : b->async_min);
+		ret = set_param_str(ASYNC_MIN_PARAM, pa->uring_wq ? "1" :
+				    b->async_min);
 		if (ret) {
 			fprintf(stderr, "pinio_bench: setting uring_async_min: %s\n",
 				strerror(-ret));
@@ -1207,6 +1231,7 @@ int main(int argc, char **argv)
 	       "Under QEMU TCG the absolute MB/s are emulator figures, not hardware ones: read the ratios.\n",
 	       b.reps, b.ms);
 	print_tables(stdout);
+	print_cpu_table(stdout);
 	printf("\nRegistration, ns per 4 KiB page (median)\n");
 	printf("  %6s %4s %12s %10s %10s %12s %12s\n", "MiB", "thp", "hugeKiB",
 	       "pinio", "io_uring", "pinio-unreg", "uring-unreg");

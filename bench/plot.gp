@@ -9,8 +9,8 @@ set xlabel "transfer size (bytes)"
 set ylabel "MB/s (median)"
 set grid
 # The series that exist: QD32 only for queued paths, no ceilings under bounce=1.
-qd1_paths = "read/write uring-rw uring-fixed pinio-ioctl pinio-ioctl-reg pinio-batch pinio-uring pinio-uring-fixed pinio-uring-inline"
-qd32_paths = "uring-rw uring-fixed pinio-batch pinio-uring pinio-uring-fixed pinio-uring-inline"
+qd1_paths = "read/write uring-rw uring-fixed pinio-ioctl pinio-ioctl-reg pinio-batch pinio-uring pinio-uring-fixed pinio-uring-wq"
+qd32_paths = "uring-rw uring-fixed pinio-batch pinio-uring pinio-uring-fixed pinio-uring-wq"
 all_paths = qd1_paths." mmap memcpy kcopy"
 # The same colour for a path in every panel.
 idx(p) = sum [i=1:words(all_paths)] (word(all_paths, i) eq p ? i : 0)

@@ -192,6 +192,20 @@ FIXTURE(uring) {
 	struct tbuf b;
 	uint32_t h;
 	struct pin_snap base;
+	uint64_t old_async_min;
+};
+
+/* Every case runs with all commands inline and all on the workqueue. */
+FIXTURE_VARIANT(uring) {
+	const char *async_min;
+};
+
+FIXTURE_VARIANT_ADD(uring, inline) {
+	.async_min = "0",
+};
+
+FIXTURE_VARIANT_ADD(uring, workqueue) {
+	.async_min = "1",
 };
 
 FIXTURE_SETUP(uring)
@@ -200,6 +214,9 @@ FIXTURE_SETUP(uring)
 
 	self->ps = page_size();
 	self->r.fd = -1;
+	ASSERT_OK(pinio_param("uring_async_min", &self->old_async_min));
+	ASSERT_OK(write_sysfs_str(PINIO_SYSFS_PARAMS "uring_async_min",
+				  variant->async_min));
 	self->fd = pinio_open();
 	ASSERT_LE(0, self->fd);
 	ASSERT_OK(pinio_get_info(self->fd, &self->info));
@@ -218,10 +235,15 @@ FIXTURE_SETUP(uring)
 
 FIXTURE_TEARDOWN(uring)
 {
+	char old[24];
+
 	ring_exit(&self->r);
 	if (self->fd >= 0)
 		close(self->fd);
 	tbuf_free(&self->b);
+	snprintf(old, sizeof(old), "%llu",
+		 (unsigned long long)self->old_async_min);
+	write_sysfs_str(PINIO_SYSFS_PARAMS "uring_async_min", old);
 }
 
 static int seed_store(int fd, uint64_t off, size_t len, uint32_t seed)
@@ -237,7 +259,7 @@ static int seed_store(int fd, uint64_t off, size_t len, uint32_t seed)
 	return ret;
 }
 
-/* Both directions through a pinio handle, inline and workqueue sizes. */
+/* Both directions through a pinio handle, from 1 byte to 3 MiB. */
 TEST_F_TIMEOUT(uring, handle_roundtrip, 120)
 {
 	const size_t lens[] = { 1, 4097, 128 * KiB - 1, 128 * KiB,
