@@ -146,14 +146,37 @@ static int arena_setup(struct fuzz *f)
 	if (p == MAP_FAILED)
 		return -errno;
 	memset(p, 0x33, MFD_LEN);
-	if (munmap(a + HOLE_OFF, HOLE_LEN))
-		return -errno;
 	f->regions[R_RW] = (struct region){ (uintptr_t)a + RW_OFF, RW_LEN, true };
 	f->regions[R_UT] = (struct region){ (uintptr_t)a + UT_OFF, UT_LEN, true };
 	f->regions[R_RO] = (struct region){ (uintptr_t)a + RO_OFF, RO_LEN, false };
 	f->regions[R_MFD] = (struct region){ (uintptr_t)a + MFD_OFF, MFD_LEN, true };
 	return 0;
 }
+
+/*
+ * The hole stays PROT_NONE except during a fuzzed call, when it is really
+ * unmapped: left unmapped, a later mmap(NULL) of ours (an io_uring ring)
+ * could land in it and turn "unmapped" into our own memory.
+ */
+static void hole_punch(struct fuzz *f)
+{
+	munmap(f->arena + HOLE_OFF, HOLE_LEN);
+}
+
+static void hole_fill(struct fuzz *f)
+{
+	if (mmap(f->arena + HOLE_OFF, HOLE_LEN, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+		fz_fail(f, "cannot refill the hole: %s", errname(errno));
+}
+
+#define IN_HOLE(f, expr) ({						\
+	long __r;							\
+	hole_punch(f);							\
+	__r = (expr);							\
+	hole_fill(f);							\
+	__r;								\
+})
 
 static void arena_free(struct fuzz *f)
 {
@@ -481,7 +504,7 @@ static void fz_info(struct fuzz *f)
 
 	memset(&in, 0xa5, sizeof(in));
 	p = arg_place(f, m, &in, sizeof(in), 0);
-	ret = sys_ret(ioctl(f->fd, PINIO_IOC_INFO, p));
+	ret = IN_HOLE(f, sys_ret(ioctl(f->fd, PINIO_IOC_INFO, p)));
 	want = m == A_OK ? 0 : -EFAULT;
 	verdict(f, "INFO", ret, errs, want);
 	if (!ret && m == A_OK) {
@@ -503,6 +526,7 @@ static void fz_register(struct fuzz *f)
 	uint64_t *s = &f->rnd;
 	struct pinio_region r = { 0 }, *p;
 	enum argmode m = rand_argmode(f);
+	char what[160];
 	int region;
 	long ret, want;
 
@@ -522,11 +546,16 @@ static void fz_register(struct fuzz *f)
 	r.handle = (uint32_t)rnd_next(s);	/* output only: ignored */
 
 	p = arg_place(f, m, &r, sizeof(r), 0);
-	ret = sys_ret(ioctl(f->fd, PINIO_IOC_REGISTER, p));
+	ret = IN_HOLE(f, sys_ret(ioctl(f->fd, PINIO_IOC_REGISTER, p)));
 	want = arg_bad_read(m) ? -EFAULT : expect_register(f, &r, region);
 	if (m == A_RO && !want)
 		want = -EFAULT;	/* the handle cannot be written back */
-	verdict(f, "REGISTER", ret, errs, want);
+	snprintf(what, sizeof(what),
+		 "REGISTER [addr 0x%llx len 0x%llx flags 0x%x reserved 0x%llx/0x%llx region %d arg mode %d]",
+		 (unsigned long long)r.addr, (unsigned long long)r.len, r.flags,
+		 (unsigned long long)r.reserved[0],
+		 (unsigned long long)r.reserved[1], region, m);
+	verdict(f, what, ret, errs, want);
 	if (!ret) {
 		if (m != A_OK)
 			fz_fail(f, "REGISTER succeeded with a bad argument pointer");
@@ -545,7 +574,7 @@ static void fz_unregister(struct fuzz *f)
 	if (rnd_pct(&f->rnd, 10))
 		u.flags = (uint32_t)rnd_next(&f->rnd) | 1;
 	p = arg_place(f, m, &u, sizeof(u), 0);
-	ret = sys_ret(ioctl(f->fd, PINIO_IOC_UNREGISTER, p));
+	ret = IN_HOLE(f, sys_ret(ioctl(f->fd, PINIO_IOC_UNREGISTER, p)));
 	if (arg_bad_read(m))
 		want = -EFAULT;
 	else if (u.flags)
@@ -571,7 +600,7 @@ static void fz_xfer(struct fuzz *f)
 	if (rnd_pct(&f->rnd, 8))
 		x.op = (uint32_t)rnd_next(&f->rnd) >> rnd_below(&f->rnd, 32);
 	p = arg_place(f, m, &x, sizeof(x), 0);
-	ret = sys_ret(ioctl(f->fd, read ? PINIO_IOC_READ : PINIO_IOC_WRITE, p));
+	ret = IN_HOLE(f, sys_ret(ioctl(f->fd, read ? PINIO_IOC_READ : PINIO_IOC_WRITE, p)));
 	if (arg_bad_read(m))
 		want = -EFAULT;
 	else if (x.op)
@@ -625,7 +654,7 @@ static void fz_batch(struct fuzz *f)
 	if (b.nr > nseg && b.nr <= PINIO_MAX_BATCH)
 		b.nr = nseg;	/* don't let it read past what we wrote */
 	bp = arg_place(f, m, &b, sizeof(b), 0);
-	ret = sys_ret(ioctl(f->fd, PINIO_IOC_BATCH, bp));
+	ret = IN_HOLE(f, sys_ret(ioctl(f->fd, PINIO_IOC_BATCH, bp)));
 
 	if (arg_bad_read(m)) {
 		want = -EFAULT;
@@ -682,7 +711,7 @@ static void fz_unknown_cmd(struct fuzz *f)
 	for (i = 0; i < ARRAY_SIZE(buf); i++)
 		buf[i] = rnd_next(s);
 	p = arg_place(f, rand_argmode(f), buf, sizeof(buf), 0);
-	ret = sys_ret(ioctl(f->fd, cmd, p));
+	ret = IN_HOLE(f, sys_ret(ioctl(f->fd, cmd, p)));
 	verdict(f, "unknown ioctl", ret, errs, -ENOTTY);
 }
 
@@ -876,7 +905,7 @@ static void fz_uring_batch(struct fuzz *f, struct hring *r, bool sqe128)
 			 (unsigned long long)c.len, loose ? " (random payload)" : "");
 	}
 	k = i;
-	ret = hring_submit(r, k);
+	ret = IN_HOLE(f, hring_submit(r, k));
 	if (ret < 0) {
 		fz_fail(f, "io_uring_enter: %s", errname(-ret));
 		return;
@@ -932,10 +961,10 @@ static void fz_buffered(struct fuzz *f)
 		len = 1 << 24;	/* a huge valid-looking read would just be slow */
 	switch (kind) {
 	case 0:
-		ret = sys_ret(syscall(SYS_pread64, f->fd, buf, len, off));
+		ret = IN_HOLE(f, sys_ret(syscall(SYS_pread64, f->fd, buf, len, off)));
 		break;
 	case 1:
-		ret = sys_ret(syscall(SYS_pwrite64, f->fd, buf, len, off));
+		ret = IN_HOLE(f, sys_ret(syscall(SYS_pwrite64, f->fd, buf, len, off)));
 		break;
 	default:
 		n = (int)rnd_below(s, 5);
@@ -943,11 +972,12 @@ static void fz_buffered(struct fuzz *f)
 			iov[i].iov_base = (void *)(uintptr_t)rand_uaddr(f, &region);
 			iov[i].iov_len = rnd_below(s, 8 * KiB);
 		}
-		ret = sys_ret(syscall(kind == 2 ? SYS_preadv2 : SYS_pwritev2,
-				      f->fd, iov, n, (unsigned long)off,
-				      (unsigned long)((uint64_t)off >> 32),
-				      rnd_pct(s, 70) ? 0 :
-				      (int)(1U << rnd_below(s, 8))));
+		ret = IN_HOLE(f, sys_ret(syscall(kind == 2 ? SYS_preadv2 :
+						 SYS_pwritev2, f->fd, iov, n,
+						 (unsigned long)off,
+						 (unsigned long)((uint64_t)off >> 32),
+						 rnd_pct(s, 70) ? 0 :
+						 (int)(1U << rnd_below(s, 8)))));
 		break;
 	}
 	verdict(f, "buffered I/O", ret, errs, 1);
