@@ -1,7 +1,9 @@
 #!/bin/sh
 # Resolve a kernel series (KVER=6.12, the default, or KVER=6.1) to the
 # installed Debian kernel of that series. Versions move with every Debian
-# point release, so nothing here is hardcoded beyond the series.
+# point release, so nothing here is hardcoded beyond the series. KVER=debug
+# is the debug kernel scripts/debug-kernel.sh builds and caches (built
+# first by `make check-debug`).
 #
 # Usage: scripts/kver.sh [SERIES] [FIELD]
 #   With no FIELD it prints shell assignments:
@@ -16,6 +18,24 @@ series=${1:-${KVER:-6.12}}
 field=${2:-}
 
 case "$series" in
+debug)
+	# The debug kernel of `make check-debug`, built from linux-source-6.12
+	# and cached outside the tree by scripts/debug-kernel.sh.
+	here=$(dirname "$0")
+	if [ -z "$field" ]; then
+		for f in release vmlinuz kdir moddir; do
+			v=$("$here/debug-kernel.sh" "$f") || exit 1
+			case "$f" in
+			release) echo "KRELEASE=$v" ;;
+			vmlinuz) echo "VMLINUZ=$v" ;;
+			kdir) echo "KDIR=$v" ;;
+			moddir) echo "MODDIR=$v" ;;
+			esac
+		done
+		exit 0
+	fi
+	exec "$here/debug-kernel.sh" "$field"
+	;;
 [0-9]*.[0-9]*) ;;
 *)
 	echo "kver: bad series '$series' (want e.g. 6.12 or 6.1)" >&2
