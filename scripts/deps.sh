@@ -26,7 +26,13 @@ linux-image-6.12-amd64
 linux-headers-6.12-amd64
 linux-image-amd64
 linux-headers-amd64
+gcc-multilib
 "
+# `make check-debug` builds a kernel: `scripts/deps.sh debug` adds what that
+# needs. (gcc-multilib above: lint's 32-bit ABI check of the uapi header.)
+if [ "${1:-}" = debug ]; then
+	pkgs="$pkgs flex bison libelf-dev libssl-dev"
+fi
 
 missing=
 for p in $pkgs; do
