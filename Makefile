@@ -140,7 +140,7 @@ check: deps
 # is built against it and the whole suite runs there with longer limits,
 # kmemleak and lockdep being result lines of their own. DEBUG_ENV sets the
 # stress and fuzz lengths in the guest.
-DEBUG_ENV ?= PINIO_STRESS_SECONDS=20 PINIO_FUZZ_ITERS=3000
+DEBUG_ENV ?= PINIO_STRESS_SECONDS=60 PINIO_FUZZ_ITERS=20000
 check-debug: deps
 	@scripts/deps.sh debug
 	@$(MAKE) --no-print-directory ksrc
