@@ -32,6 +32,7 @@
 #define NSLOTS		32
 #define SLOT_LEN	(160 * 1024 + 37)	/* odd: slots start misaligned */
 #define CHECKED_LEN	((uint64_t)NSLOTS * SLOT_LEN)
+#define MAP_LEN		((CHECKED_LEN + 4095) & ~4095ULL)
 #define CHAOS_OFF	(8 * MiB)
 #define CHAOS_LEN	(4 * MiB)
 #define MAX_REGS	6
@@ -45,6 +46,7 @@
 enum {
 	C_IOCTL_READ, C_IOCTL_WRITE, C_BATCH, C_BATCH_STOPPED, C_PREAD,
 	C_PWRITE, C_URING_READ, C_URING_WRITE, C_FIXED_READ, C_FIXED_WRITE,
+	C_MMAP_READ, C_MMAP_WRITE,
 	C_REGISTER, C_REGISTER_ZEROPAGE, C_UNREGISTER, C_RACE_DONE,
 	C_RACE_ENOENT, C_URING_UNREG_INFLIGHT, C_CLOSE, C_CLOSE_INFLIGHT,
 	C_FORK, C_FORK_FAILED, C_MUNMAP, C_CHAOS_OPS, C_CHAOS_ERRORS,
@@ -54,6 +56,7 @@ enum {
 static const char *const count_names[NCOUNT] = {
 	"ioctl_read", "ioctl_write", "batch", "batch_stopped", "pread",
 	"pwrite", "uring_read", "uring_write", "fixed_read", "fixed_write",
+	"mmap_read", "mmap_write",
 	"register", "register_zeropage", "unregister", "race_done",
 	"race_enoent", "uring_unregister_inflight", "close",
 	"close_inflight", "fork", "fork_failed", "munmap", "chaos_ops",
@@ -122,11 +125,12 @@ struct worker {
 	bool ring_ok;
 	uint8_t *fixed;		/* FIXED_LEN, io_uring fixed buffer 0 */
 	uint8_t *tmp;		/* MAX_BUF scratch */
+	uint8_t *map;		/* the checked store, mmap()ed (or NULL) */
 	struct reg regs[MAX_REGS];
 	int nregs;
 };
 
-enum path { P_IOCTL, P_URING, P_FIXED, P_BUFFERED, NPATHS };
+enum path { P_IOCTL, P_URING, P_FIXED, P_BUFFERED, P_MMAP, NPATHS };
 
 static uint8_t *reg_data(struct reg *r)
 {
@@ -392,6 +396,24 @@ static void op_xfer(struct worker *w, int slot, bool read, enum path path)
 
 	if ((path == P_URING || path == P_FIXED) && !w->ring_ok)
 		path = P_IOCTL;
+	if (path == P_MMAP && !w->map)
+		path = P_BUFFERED;
+
+	if (path == P_MMAP) {
+		/* The store's own pages through a MAP_SHARED window. */
+		sp = pick_span(w, slot, MAX_BUF);
+		if (read) {
+			memcpy(w->tmp, w->map + sp.dev, sp.n);
+			check_read(w, "mmap read", w->tmp, sp.dev, sp.n);
+		} else {
+			pattern_fill(w->tmp, sp.n, sp.dev,
+				     (uint32_t)rnd_next(&w->rnd));
+			memcpy(w->map + sp.dev, w->tmp, sp.n);
+			wrote(sp.dev, w->tmp, sp.n);
+		}
+		count(read ? C_MMAP_READ : C_MMAP_WRITE, 1);
+		return;
+	}
 
 	if (path == P_BUFFERED || path == P_FIXED) {
 		uint8_t *buf = path == P_FIXED ? w->fixed : w->tmp;
@@ -833,6 +855,11 @@ static void *worker_main(void *arg)
 
 	w->fd = pinio_open();
 	w->tmp = malloc(MAX_BUF);
+	/* The mapping outlives closes of w->fd; none if mmap is missing. */
+	w->map = mmap(NULL, MAP_LEN, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      w->fd, 0);
+	if (w->map == MAP_FAILED)
+		w->map = NULL;
 	w->fixed = mmap(NULL, FIXED_LEN, PROT_READ | PROT_WRITE,
 			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (w->fd < 0 || !w->tmp || w->fixed == MAP_FAILED) {
@@ -875,6 +902,8 @@ static void *worker_main(void *arg)
 		reg_drop(w, w->nregs - 1);
 	hring_exit(&w->ring);
 	munmap(w->fixed, FIXED_LEN);
+	if (w->map)
+		munmap(w->map, MAP_LEN);
 	free(w->tmp);
 	return NULL;
 }
@@ -1104,7 +1133,30 @@ struct chaos_swapper {
 	uint64_t rnd;
 };
 
-/* Unregister random handles and swap the file under running transfers. */
+/*
+ * Module parameters the paths sample as they go: io_uring commands pick
+ * inline or the workqueue at submission, files pick bounce at open.
+ */
+static const char *const flip_params[] = {
+	"uring_async_min", "bounce", "mmap_prefault",
+};
+
+static void flip_param(uint64_t *rnd)
+{
+	static const char *const async[] = { "0", "1", "65536" };
+	unsigned int i = (unsigned int)rnd_below(rnd, ARRAY_SIZE(flip_params));
+	char path[128];
+
+	snprintf(path, sizeof(path), PINIO_SYSFS_PARAMS "%s", flip_params[i]);
+	/* Best effort: an older module may lack one. */
+	write_sysfs_str(path, i ? (rnd_pct(rnd, 50) ? "1" : "0") :
+			async[rnd_below(rnd, 3)]);
+}
+
+/*
+ * Unregister random handles, swap the file under running transfers, flip
+ * the module parameters the checked workers' paths depend on.
+ */
 static void *chaos_swapper_fn(void *arg)
 {
 	struct chaos_swapper *s = arg;
@@ -1113,7 +1165,9 @@ static void *chaos_swapper_fn(void *arg)
 	while (running()) {
 		unsigned int a = (unsigned int)rnd_below(&s->rnd, 100);
 
-		if (a < 60) {
+		if (a >= 90) {
+			flip_param(&s->rnd);
+		} else if (a < 60) {
 			uint32_t h = 1 + (uint32_t)rnd_below(&s->rnd,
 							     CHAOS_HANDLES);
 
@@ -1221,6 +1275,8 @@ TEST_F_TIMEOUT(stress, mixed_workload, 7200)
 	unsigned long secs = env_ulong("PINIO_STRESS_SECONDS", 10);
 	uint64_t seed = seed_from_env("PINIO_STRESS_SEED");
 	pid_t pids[NPROCS + 1];
+	uint64_t params[ARRAY_SIZE(flip_params)];
+	bool have_param[ARRAY_SIZE(flip_params)];
 	uint64_t xfers = 0;
 	struct pin_snap now;
 	double t0, t1;
@@ -1236,6 +1292,8 @@ TEST_F_TIMEOUT(stress, mixed_workload, 7200)
 	       NTHREADS);
 	fflush(stdout);
 
+	for (i = 0; i < (int)ARRAY_SIZE(flip_params); i++)
+		have_param[i] = !pinio_param(flip_params[i], &params[i]);
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, sh);
@@ -1261,9 +1319,19 @@ TEST_F_TIMEOUT(stress, mixed_workload, 7200)
 			     i == NPROCS ? "chaos" : "worker", st);
 	}
 	t1 = now_sec();
+	for (i = 0; i < (int)ARRAY_SIZE(flip_params); i++) {
+		char path[128], val[32];
+
+		if (!have_param[i])
+			continue;
+		snprintf(path, sizeof(path), PINIO_SYSFS_PARAMS "%s",
+			 flip_params[i]);
+		snprintf(val, sizeof(val), "%" PRIu64, params[i]);
+		write_sysfs_str(path, val);
+	}
 
 	for (i = 0; i < NCOUNT; i++)
-		if (i <= C_FIXED_WRITE)
+		if (i <= C_MMAP_WRITE)
 			xfers += sh->count[i];
 	printf("# stress: %" PRIu64 " checked transfers in %.1f s:", xfers,
 	       t1 - t0);
