@@ -94,6 +94,10 @@ done
 	exit 1
 }
 
+# Everything from here runs from functions: bash reads a script as it
+# goes, so an edit to this file during a 15-minute build must not change
+# what the running build does.
+configure_and_build() {
 parent=$(dirname "$cache")
 mkdir -p "$parent"
 # One build at a time per cache key; a second caller waits for the first.
@@ -108,10 +112,19 @@ if [ -f "$cache/release" ]; then
 fi
 
 tmp=$cache.tmp
-rm -rf "$tmp"
-mkdir -p "$tmp/build"
 log=$tmp/build.log
 start=$(date +%s)
+# A build cut short (a session's time ran out) goes on where it stopped:
+# the tree was configured and checked, and make is incremental.
+if [ -f "$tmp/build/.pinio-configured" ]; then
+	echo "debug-kernel: resuming the build in $tmp (log: $log)" >&2
+	echo "# $(date -u) resumed" >>"$log"
+	cd "$tmp/build"
+	build
+	return
+fi
+rm -rf "$tmp"
+mkdir -p "$tmp/build"
 echo "debug-kernel: building linux-source-6.12 $version into $cache (log: $log)" >&2
 
 {
@@ -176,7 +189,13 @@ if [ "$bad" != 0 ]; then
 	echo "debug-kernel: config fragment did not apply (see $tmp/build/.config)" >&2
 	exit 1
 fi
+touch .pinio-configured
+build
+}
 
+# Build the configured tree in the current directory, then put the result
+# in place.
+build() {
 if ! nice -n 19 make -j"$jobs" >>"$log" 2>&1; then
 	tail -n 40 "$log" >&2
 	echo "debug-kernel: kernel build failed (log: $log)" >&2
@@ -209,3 +228,6 @@ rm -rf "$cache"
 mv "$tmp" "$cache"
 echo "debug-kernel: built $release in $(cat "$cache/build-seconds")s: $cache" >&2
 echo "$cache"
+}
+
+configure_and_build
