@@ -613,21 +613,58 @@ TEST_F(fault, buffered)
 	done_msg(self, "pread/pwrite (bounce 0 and 1)", sites, errors);
 }
 
+/* READs of @len through @r, the n-th fault site failing for n = 1, 2, ... */
+static void uring_nth(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(fault) *self, struct hring *r, uint32_t h,
+		      void *buf, size_t len, bool fixed, unsigned int *sites,
+		      unsigned int *errors)
+{
+	static const int errs[] = PINIO_ERRS_URING;
+	unsigned int n;
+	int ret;
+
+	for (n = 1; n < 64; n++) {
+		struct pinio_uring_cmd c = {
+			.handle = fixed ? 0 : h,
+			.addr = fixed ? (uintptr_t)buf : 0,
+			.dev_offset = 8192, .len = len,
+		};
+
+		nth_arm(self, n);
+		ret = hring_cmd1(r, self->fd, PINIO_URING_CMD_READ, &c,
+				 fixed ? IORING_URING_CMD_FIXED : 0, 0);
+		if (!nth_fired(self)) {
+			ASSERT_EQ((int)len, ret);
+			return;
+		}
+		(*sites)++;
+		note(ret);
+		*errors += ret < 0;
+		CHECK_ERRNO("uring_cmd", n, ret, errs);
+		/* The work item is optional: never an error. */
+		ASSERT_EQ((int)len, ret);
+	}
+}
+
 /*
- * io_uring: a workqueue-sized command's work item allocation fails and it
- * must run inline instead: every such run still completes.
+ * io_uring, inline and on the workqueue (uring_async_min=1): when the work
+ * item's allocation fails the command must run inline instead, so every
+ * run still completes.
  */
 TEST_F(fault, uring_cmd)
 {
-	static const int errs[] = PINIO_ERRS_URING;
-	unsigned int n, sites = 0, errors = 0;
+	unsigned int sites = 0, errors = 0;
 	size_t len = 512 * KiB;
+	char path[] = PINIO_SYSFS_PARAMS "uring_async_min", v[32];
 	struct hring r;
 	struct iovec iov;
 	struct tbuf b;
 	uint32_t h = 0;
-	int ret, fixed;
+	uint64_t old = 0;
+	int ret, async, fixed;
+	bool knob;
 
+	knob = !pinio_param("uring_async_min", &old);
 	ret = hring_init(&r, 8, IORING_SETUP_SQE128);
 	if (ret == -ENOSYS || ret == -EPERM)
 		SKIP(return, "no io_uring");
@@ -637,29 +674,21 @@ TEST_F(fault, uring_cmd)
 	iov.iov_len = len;
 	ASSERT_OK(hring_register_buffers(&r, &iov, 1));
 	ASSERT_OK(pinio_register(self->fd, b.p, len, PINIO_REG_BIDIR, &h));
-	for (fixed = 0; fixed <= 1; fixed++) {
-		for (n = 1; n < 64; n++) {
-			struct pinio_uring_cmd c = {
-				.handle = fixed ? 0 : h,
-				.addr = fixed ? (uintptr_t)b.p : 0,
-				.dev_offset = 8192, .len = len,
-			};
-
-			nth_arm(self, n);
-			ret = hring_cmd1(&r, self->fd, PINIO_URING_CMD_READ, &c,
-					 fixed ? IORING_URING_CMD_FIXED : 0, 0);
-			if (!nth_fired(self)) {
-				ASSERT_EQ((int)len, ret);
+	for (async = 0; async <= (knob ? 1 : 0); async++) {
+		if (knob)
+			ASSERT_OK(write_sysfs_str(path, async ? "1" : "0"));
+		for (fixed = 0; fixed <= 1; fixed++) {
+			uring_nth(_metadata, self, &r, h, b.p, len, fixed,
+				  &sites, &errors);
+			if (_metadata->exit_code)
 				break;
-			}
-			sites++;
-			note(ret);
-			errors += ret < 0;
-			CHECK_ERRNO("uring_cmd", n, ret, errs);
-			/* The work item is optional: never an error. */
-			ASSERT_EQ((int)len, ret);
 		}
 	}
+	if (knob) {
+		snprintf(v, sizeof(v), "%" PRIu64, old);
+		ASSERT_OK(write_sysfs_str(path, v));
+	}
+	ASSERT_EQ(0, _metadata->exit_code);
 	ASSERT_OK(pinio_unregister(self->fd, h));
 	hring_exit(&r);
 	tbuf_free(&b);
@@ -672,7 +701,8 @@ TEST_F(fault, uring_cmd)
 			usleep(50000);
 		s.vmpin_kb == self->base.vmpin_kb;
 	}));
-	done_msg(self, "uring_cmd, handle and fixed", sites, errors);
+	done_msg(self, "uring_cmd, handle and fixed, inline and workqueue",
+		 sites, errors);
 }
 
 /* mmap of the store, on demand and prefaulted. */
