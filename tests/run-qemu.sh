@@ -366,6 +366,8 @@ for t in /tests/*; do
 	reap
 	res "test $t $rc $((t1 - t0))"
 	say "$t exited with $rc after $((t1 - t0))s"
+	# Closes any kernel-log window a killed program left open (below).
+	echo "pinio-runner: $t exited with $rc" >/dev/kmsg 2>/dev/null
 done
 cd /
 
@@ -424,7 +426,7 @@ pat='BUG:|WARNING:|Oops|KASAN|UBSAN|possible circular locking|lockdep|kmemleak|C
 # scanning a whole object when its own small allocation was the one that
 # failed: only those lines are ignored there; a BUG/WARNING/KASAN/lockdep
 # header still counts, and so does kmemleak turning itself off.
-awk '/pinio-fault: begin/ { f = 1 } /pinio-fault: end/ { f = 0 }
+awk '/pinio-fault: begin/ { f = 1 } /pinio-fault: end|pinio-runner: / { f = 0 }
 	f && /Call Trace:|\] +(\? )?[A-Za-z0-9_.]+\+0x[0-9a-f]+\/0x[0-9a-f]+/ { next }
 	f && /kmemleak: Cannot allocate a scan area/ { next }
 	{ print }' $R/dmesg.txt >$R/dmesg-checked.txt
