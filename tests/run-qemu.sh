@@ -390,23 +390,33 @@ if [ ! -d /sys/module/pinio ]; then
 	say "pinio not loaded after the tests; loading it again"
 	insmod /pinio.ko
 fi
+# kmemleak: two scans with a pause (it reports only objects seen
+# unreferenced twice and at least 5 s old). Once while pinio is loaded, so
+# the backtraces name its functions, and again after rmmod below.
+kml_scan() {
+	echo scan >$KML
+	sleep 6
+	echo scan >$KML
+	cat $KML >"$1" 2>&1
+}
+[ -w $KML ] && kml_scan $R/kmemleak-loaded.txt
+
 if timeout 60 rmmod pinio >$R/logs/rmmod.log 2>&1; then
 	res "check rmmod pass"
 else
 	res "check rmmod fail $(tr '\n' ' ' <$R/logs/rmmod.log)"
 fi
 
-# Everything pinio allocated is freed by now (rmmod): two scans with a
-# pause (kmemleak reports only objects seen unreferenced twice, and at
-# least 5 s old), then whatever it suspects fails the run.
+# Everything pinio allocated is freed by now (rmmod): whatever kmemleak
+# suspects fails the run, named by the first pinio function in a backtrace
+# of the scan made while pinio was loaded, if there is one.
 if [ -w $KML ]; then
-	echo scan >$KML
-	sleep 6
-	echo scan >$KML
-	if ! cat $KML >$R/kmemleak.txt 2>&1; then
+	if ! kml_scan $R/kmemleak.txt; then
 		res "check kmemleak fail cannot read $KML (kmemleak turned itself off?)"
 	elif [ -s $R/kmemleak.txt ]; then
-		res "check kmemleak fail $(grep -c '^unreferenced object' $R/kmemleak.txt) suspected leak(s), first: $(grep -A12 -m1 '^unreferenced object' $R/kmemleak.txt | grep -m1 -E '\[pinio\]|\+0x' | tr -s ' ')"
+		where=$(grep -m1 '\[pinio\]' $R/kmemleak-loaded.txt 2>/dev/null | tr -s ' ')
+		[ -n "$where" ] || where=$(grep -m1 -A3 '^unreferenced object' $R/kmemleak.txt | tr -s ' \n' ' ')
+		res "check kmemleak fail $(grep -c '^unreferenced object' $R/kmemleak.txt) suspected leak(s) (kmemleak.txt):$where"
 	else
 		res "check kmemleak pass"
 	fi
