@@ -8,7 +8,9 @@
  *   cat /sys/kernel/debug/pinio/kcopy   ->  "read 1048576 100 <ns>"
  *
  * "read" copies store -> kernel buffer (what PINIO_IOC_READ does into
- * pinned pages), "write" the other way. Each open file keeps its own result.
+ * pinned pages), "write" the other way. Like the benchmark's transfers,
+ * iteration i uses store offset (i * size) modulo the store, so both touch
+ * the same bytes. Each open file keeps its own result.
  */
 #include <linux/debugfs.h>
 #include <linux/fs.h>
@@ -49,6 +51,7 @@ static int pinio_kcopy_release(struct inode *inode, struct file *file)
 /* Copy @size bytes @iters times; returns the elapsed ns or -errno. */
 static s64 pinio_kcopy_run(bool read, size_t size, unsigned int iters)
 {
+	size_t slots = pinio_store.size / size;
 	u64 start, elapsed;
 	unsigned int i;
 	u8 *kbuf;
@@ -62,10 +65,12 @@ static s64 pinio_kcopy_run(bool read, size_t size, unsigned int iters)
 
 	start = ktime_get_ns();
 	for (i = 0; i < iters; i++) {
+		u8 *dev = pinio_store.data + (i % slots) * size;
+
 		if (read)
-			memcpy(kbuf, pinio_store.data, size);
+			memcpy(kbuf, dev, size);
 		else
-			memcpy(pinio_store.data, kbuf, size);
+			memcpy(dev, kbuf, size);
 		if (fatal_signal_pending(current))
 			break;
 	}
