@@ -58,19 +58,6 @@ FIXTURE_TEARDOWN(buffered)
 		close(self->fd);
 }
 
-static int seed_store(int fd, uint64_t off, size_t len, uint32_t seed)
-{
-	uint8_t *p = malloc(len);
-	int ret;
-
-	if (!p)
-		return -ENOMEM;
-	pattern_fill(p, len, off, seed);
-	ret = dev_pwrite_all(fd, p, len, off);
-	free(p);
-	return ret;
-}
-
 /* bounce is per open file: later opens follow the parameter, this one not. */
 TEST_F(buffered, bounce_sampled_at_open)
 {

@@ -41,20 +41,6 @@ FIXTURE_TEARDOWN(xfer)
 	tbuf_free(&self->b);
 }
 
-/* Fill the store's [off, off + len) with pattern @seed, buffered path. */
-static int seed_store(int fd, uint64_t off, size_t len, uint32_t seed)
-{
-	uint8_t *p = malloc(len);
-	int ret;
-
-	if (!p)
-		return -ENOMEM;
-	pattern_fill(p, len, off, seed);
-	ret = dev_pwrite_all(fd, p, len, off);
-	free(p);
-	return ret;
-}
-
 /*
  * WRITE @len bytes from buf_off to dev_off, READ them back at another buffer
  * offset, and check both sides byte for byte, including that the bytes

@@ -246,19 +246,6 @@ FIXTURE_TEARDOWN(uring)
 	write_sysfs_str(PINIO_SYSFS_PARAMS "uring_async_min", old);
 }
 
-static int seed_store(int fd, uint64_t off, size_t len, uint32_t seed)
-{
-	uint8_t *p = malloc(len);
-	int ret;
-
-	if (!p)
-		return -ENOMEM;
-	pattern_fill(p, len, off, seed);
-	ret = dev_pwrite_all(fd, p, len, off);
-	free(p);
-	return ret;
-}
-
 /* Both directions through a pinio handle, from 1 byte to 3 MiB. */
 TEST_F_TIMEOUT(uring, handle_roundtrip, 120)
 {

@@ -36,19 +36,6 @@ FIXTURE_TEARDOWN(life)
 		close(self->fd);
 }
 
-static int seed_store(int fd, uint64_t off, size_t len, uint32_t seed)
-{
-	uint8_t *p = malloc(len);
-	int ret;
-
-	if (!p)
-		return -ENOMEM;
-	pattern_fill(p, len, off, seed);
-	ret = dev_pwrite_all(fd, p, len, off);
-	free(p);
-	return ret;
-}
-
 /* --- transfers racing unregister / close -------------------------------- */
 
 struct racer {

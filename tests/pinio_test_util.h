@@ -458,6 +458,20 @@ static inline void __pinio_check_dev_pattern(__PINIO_ARGS, int fd,
 	__pinio_check_dev_pattern(__PINIO_LOC, (fd), (dev_off), (len),	\
 				  (seed)); OPTIONAL_HANDLER(1)
 
+/* Fill the store's [off, off + len) with pattern @seed, buffered path. */
+static inline int seed_store(int fd, uint64_t off, size_t len, uint32_t seed)
+{
+	uint8_t *p = malloc(len);
+	int ret;
+
+	if (!p)
+		return -ENOMEM;
+	pattern_fill(p, len, off, seed);
+	ret = dev_pwrite_all(fd, p, len, off);
+	free(p);
+	return ret;
+}
+
 /* --- memory-pin accounting and stats ------------------------------------ */
 
 /* VmPin of @pid_path ("self" or a pid) in kB, or -errno. */
