@@ -7,143 +7,20 @@
  */
 #include <stddef.h>
 
-#include <linux/io_uring.h>
-
 #include "pinio_test_util.h"
+#include "pinio_hardening.h"
 
-/* --- a minimal io_uring ------------------------------------------------- */
+/* --- the raw io_uring of pinio_hardening.h, as these tests use it ------ */
 
-struct ring {
-	int fd;
-	unsigned int sqe_size;
-	unsigned int *sq_head, *sq_tail, *sq_mask, *sq_array;
-	unsigned int *cq_head, *cq_tail, *cq_mask;
-	struct io_uring_cqe *cqes;
-	uint8_t *sqes;
-	void *sq_map, *cq_map;
-	size_t sq_len, cq_len, sqes_len;
-	unsigned int entries, unsubmitted;
-};
-
-static int ring_init(struct ring *r, unsigned int entries, unsigned int flags)
-{
-	struct io_uring_params p;
-
-	memset(r, 0, sizeof(*r));
-	memset(&p, 0, sizeof(p));
-	p.flags = flags;
-	r->fd = syscall(__NR_io_uring_setup, entries, &p);
-	if (r->fd < 0)
-		return -errno;
-	r->entries = p.sq_entries;
-	r->sqe_size = flags & IORING_SETUP_SQE128 ? 128 : 64;
-	r->sq_len = p.sq_off.array + p.sq_entries * sizeof(unsigned int);
-	r->cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
-	r->sqes_len = (size_t)p.sq_entries * r->sqe_size;
-	r->sq_map = mmap(NULL, r->sq_len, PROT_READ | PROT_WRITE,
-			 MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_SQ_RING);
-	r->cq_map = mmap(NULL, r->cq_len, PROT_READ | PROT_WRITE,
-			 MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_CQ_RING);
-	r->sqes = mmap(NULL, r->sqes_len, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_SQES);
-	if (r->sq_map == MAP_FAILED || r->cq_map == MAP_FAILED ||
-	    r->sqes == MAP_FAILED)
-		return -errno;
-	r->sq_head = (unsigned int *)((char *)r->sq_map + p.sq_off.head);
-	r->sq_tail = (unsigned int *)((char *)r->sq_map + p.sq_off.tail);
-	r->sq_mask = (unsigned int *)((char *)r->sq_map + p.sq_off.ring_mask);
-	r->sq_array = (unsigned int *)((char *)r->sq_map + p.sq_off.array);
-	r->cq_head = (unsigned int *)((char *)r->cq_map + p.cq_off.head);
-	r->cq_tail = (unsigned int *)((char *)r->cq_map + p.cq_off.tail);
-	r->cq_mask = (unsigned int *)((char *)r->cq_map + p.cq_off.ring_mask);
-	r->cqes = (struct io_uring_cqe *)((char *)r->cq_map + p.cq_off.cqes);
-	return 0;
-}
-
-static void ring_exit(struct ring *r)
-{
-	if (r->sqes && r->sqes != MAP_FAILED)
-		munmap(r->sqes, r->sqes_len);
-	if (r->cq_map && r->cq_map != MAP_FAILED)
-		munmap(r->cq_map, r->cq_len);
-	if (r->sq_map && r->sq_map != MAP_FAILED)
-		munmap(r->sq_map, r->sq_len);
-	if (r->fd > 0)
-		close(r->fd);
-	r->fd = -1;
-	r->sqes = NULL;
-	r->cq_map = r->sq_map = NULL;
-}
-
-/* The next free SQE, zeroed. The caller knows the ring is not full. */
-static struct io_uring_sqe *ring_sqe(struct ring *r)
-{
-	unsigned int tail = *r->sq_tail + r->unsubmitted;
-	unsigned int idx = tail & *r->sq_mask;
-	struct io_uring_sqe *sqe = (void *)(r->sqes + idx * r->sqe_size);
-
-	memset(sqe, 0, r->sqe_size);
-	r->sq_array[idx] = idx;
-	r->unsubmitted++;
-	return sqe;
-}
-
-/* Submit what was queued and wait until @wait completions are ready. */
-static int ring_submit(struct ring *r, unsigned int wait)
+/* Submit everything queued, wait for @wait: 0, -EIO if not all went in. */
+static int ring_submit(struct hring *r, unsigned int wait)
 {
 	unsigned int n = r->unsubmitted;
-	int ret;
+	int ret = hring_submit(r, wait);
 
-	__atomic_store_n(r->sq_tail, *r->sq_tail + n, __ATOMIC_RELEASE);
-	r->unsubmitted = 0;
-	do {
-		ret = syscall(__NR_io_uring_enter, r->fd, n, wait,
-			      wait ? IORING_ENTER_GETEVENTS : 0, NULL, 0);
-	} while (ret < 0 && errno == EINTR);
 	if (ret < 0)
-		return -errno;
+		return ret;
 	return (unsigned int)ret == n ? 0 : -EIO;
-}
-
-/* Take one completion if there is one: 1, else 0. */
-static int ring_reap(struct ring *r, struct io_uring_cqe *out)
-{
-	unsigned int head = *r->cq_head;
-
-	if (head == __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE))
-		return 0;
-	*out = r->cqes[head & *r->cq_mask];
-	__atomic_store_n(r->cq_head, head + 1, __ATOMIC_RELEASE);
-	return 1;
-}
-
-static int ring_wait(struct ring *r, struct io_uring_cqe *out)
-{
-	while (!ring_reap(r, out)) {
-		int ret = syscall(__NR_io_uring_enter, r->fd, 0, 1,
-				  IORING_ENTER_GETEVENTS, NULL, 0);
-
-		if (ret < 0 && errno != EINTR)
-			return -errno;
-	}
-	return 0;
-}
-
-static void prep_pinio_cmd(struct ring *r, struct io_uring_sqe *sqe, int fd,
-			   uint32_t cmd_op, const struct pinio_uring_cmd *c,
-			   uint64_t user_data, uint32_t uflags,
-			   uint16_t buf_index)
-{
-	size_t room = r->sqe_size - offsetof(struct io_uring_sqe, cmd);
-
-	sqe->opcode = IORING_OP_URING_CMD;
-	sqe->fd = fd;
-	sqe->cmd_op = cmd_op;
-	sqe->user_data = user_data;
-	sqe->uring_cmd_flags = uflags;
-	sqe->buf_index = buf_index;
-	/* A 64-byte SQE has room for only part of the payload. */
-	memcpy(sqe->cmd, c, sizeof(*c) < room ? sizeof(*c) : room);
 }
 
 static struct pinio_uring_cmd ucmd(uint32_t handle, uint64_t addr,
@@ -159,24 +36,11 @@ static struct pinio_uring_cmd ucmd(uint32_t handle, uint64_t addr,
 }
 
 /* One command, submitted and reaped: the CQE's res, or a ring error. */
-static int uring_cmd1(struct ring *r, int fd, uint32_t cmd_op,
+static int uring_cmd1(struct hring *r, int fd, uint32_t cmd_op,
 		      struct pinio_uring_cmd c, uint32_t uflags,
 		      uint16_t buf_index)
 {
-	struct io_uring_cqe cqe;
-	int ret;
-
-	prep_pinio_cmd(r, ring_sqe(r), fd, cmd_op, &c, 0x1234, uflags,
-		       buf_index);
-	ret = ring_submit(r, 1);
-	if (ret)
-		return ret == -EIO ? -EREMOTEIO : ret;
-	ret = ring_wait(r, &cqe);
-	if (ret)
-		return ret;
-	if (cqe.user_data != 0x1234)
-		return -EPROTO;
-	return cqe.res;
+	return hring_cmd1(r, fd, cmd_op, &c, uflags, buf_index);
 }
 
 /* --- tests -------------------------------------------------------------- */
@@ -188,7 +52,7 @@ FIXTURE(uring) {
 	size_t ps;
 	uint64_t dev_size;
 	struct pinio_info info;
-	struct ring r;
+	struct hring r;
 	struct tbuf b;
 	uint32_t h;
 	struct pin_snap base;
@@ -223,7 +87,7 @@ FIXTURE_SETUP(uring)
 	self->dev_size = self->info.dev_size;
 	if (!(self->info.features & PINIO_FEAT_URING_CMD))
 		SKIP(return, "driver without PINIO_FEAT_URING_CMD");
-	ret = ring_init(&self->r, 64, IORING_SETUP_SQE128);
+	ret = hring_init(&self->r, 64, IORING_SETUP_SQE128);
 	if (ret == -ENOSYS || ret == -EPERM)
 		SKIP(return, "io_uring not available: %s", errname(-ret));
 	ASSERT_OK(ret);
@@ -237,7 +101,7 @@ FIXTURE_TEARDOWN(uring)
 {
 	char old[24];
 
-	ring_exit(&self->r);
+	hring_exit(&self->r);
 	if (self->fd >= 0)
 		close(self->fd);
 	tbuf_free(&self->b);
@@ -296,12 +160,12 @@ TEST_F_TIMEOUT(uring, many_in_flight, 120)
 						len);
 
 		pattern_fill(self->b.p + i * len, len, i * len, 0x77);
-		prep_pinio_cmd(&self->r, ring_sqe(&self->r), self->fd,
-			       PINIO_URING_CMD_WRITE, &c, 1000 + i, 0, 0);
+		hring_prep_cmd(&self->r, hring_sqe(&self->r), self->fd,
+			       PINIO_URING_CMD_WRITE, &c, sizeof(c), 1000 + i, 0, 0);
 	}
 	ASSERT_OK(ring_submit(&self->r, 0));
 	for (i = 0; i < N; i++) {
-		ASSERT_OK(ring_wait(&self->r, &cqe));
+		ASSERT_OK(hring_wait(&self->r, &cqe));
 		ASSERT_LE(1000, cqe.user_data);
 		ASSERT_GT(1000 + N, cqe.user_data);
 		ASSERT_FALSE(seen[cqe.user_data - 1000]);
@@ -374,7 +238,7 @@ TEST_F(uring, fixed_buffers)
 				      ucmd(0, base, 0, 0, 0),
 				      IORING_URING_CMD_FIXED, 0));
 	ASSERT_FILLED(fb.p, 4096 + 7, 0);
-	ring_exit(&self->r);
+	hring_exit(&self->r);
 	tbuf_free(&fb);
 }
 
@@ -384,7 +248,7 @@ TEST_F(uring, errors)
 	const uint64_t size = self->dev_size;
 	struct pinio_uring_cmd c;
 	uint32_t d2u = 0, gone = 0;
-	struct ring small;
+	struct hring small;
 	int ret;
 
 	ASSERT_OK(pinio_register(self->fd, self->b.p, 4096,
@@ -425,11 +289,11 @@ TEST_F(uring, errors)
 	ASSERT_DEV_PATTERN(self->fd, size - 64 * KiB, 64 * KiB, 0xe2);
 
 	/* A ring with 64-byte SQEs cannot carry the payload. */
-	ASSERT_OK(ring_init(&small, 8, 0));
+	ASSERT_OK(hring_init(&small, 8, 0));
 	ret = uring_cmd1(&small, self->fd, PINIO_URING_CMD_READ,
 			 ucmd(self->h, 0, 0, 0, 1), 0, 0);
 	ASSERT_EQ(-EOPNOTSUPP, ret) TH_LOG("got %s", errname(-ret));
-	ring_exit(&small);
+	hring_exit(&small);
 }
 
 /*
@@ -448,13 +312,13 @@ TEST_F_TIMEOUT(uring, unregister_in_flight, 120)
 						i * MiB + 3, len);
 
 		pattern_fill(self->b.p + i * MiB + 1, len, i * MiB + 3, 0x88);
-		prep_pinio_cmd(&self->r, ring_sqe(&self->r), self->fd,
-			       PINIO_URING_CMD_WRITE, &c, i, 0, 0);
+		hring_prep_cmd(&self->r, hring_sqe(&self->r), self->fd,
+			       PINIO_URING_CMD_WRITE, &c, sizeof(c), i, 0, 0);
 	}
 	ASSERT_OK(ring_submit(&self->r, 0));
 	ASSERT_OK(pinio_unregister(self->fd, self->h));
 	for (i = 0; i < N; i++) {
-		ASSERT_OK(ring_wait(&self->r, &cqe));
+		ASSERT_OK(hring_wait(&self->r, &cqe));
 		ASSERT_EQ((int)len, cqe.res) TH_LOG("command %llu",
 					       (unsigned long long)cqe.user_data);
 	}
@@ -477,12 +341,12 @@ TEST_F_TIMEOUT(uring, close_in_flight, 120)
 	for (i = 0; i < N; i++) {
 		struct pinio_uring_cmd c = ucmd(self->h, 0, 0, 0, 4 * MiB);
 
-		prep_pinio_cmd(&self->r, ring_sqe(&self->r), self->fd,
+		hring_prep_cmd(&self->r, hring_sqe(&self->r), self->fd,
 			       i & 1 ? PINIO_URING_CMD_READ :
-				       PINIO_URING_CMD_WRITE, &c, i, 0, 0);
+				       PINIO_URING_CMD_WRITE, &c, sizeof(c), i, 0, 0);
 	}
 	ASSERT_OK(ring_submit(&self->r, 0));
-	ring_exit(&self->r);
+	hring_exit(&self->r);
 	close(self->fd);
 	self->fd = -1;
 	tbuf_free(&self->b);
