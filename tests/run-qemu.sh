@@ -22,6 +22,8 @@
 #   KCMDLINE_EXTRA  appended to the kernel command line
 #   QEMU_CPU      QEMU -cpu model, default max (the benchmark hides erms/fsrm)
 #   QEMU_MEM      guest memory in MiB, default 2048
+#   BOOT_TIMEOUT  seconds the guest has to come up (first results line),
+#                 default 300; BOOT_ATTEMPTS tries (default 2) before it fails
 #   KCONFIG       the kernel's .config (for the tests/config warning), default
 #                 /boot/config-RELEASE, else "config" beside VMLINUZ
 #   VERBOSE=1     stream the guest console while it runs
@@ -53,6 +55,8 @@ GUEST_ENV=${GUEST_ENV:-}
 KCMDLINE_EXTRA=${KCMDLINE_EXTRA:-}
 QEMU_CPU=${QEMU_CPU:-max}
 QEMU_MEM=${QEMU_MEM:-2048}
+BOOT_TIMEOUT=${BOOT_TIMEOUT:-300}
+BOOT_ATTEMPTS=${BOOT_ATTEMPTS:-2}
 VERBOSE=${VERBOSE:-0}
 
 extras=()
@@ -466,13 +470,47 @@ qemu=(timeout -k 10 "$QEMU_TIMEOUT" qemu-system-x86_64
 	-nographic -no-reboot -nic none
 	-kernel "$VMLINUZ" -initrd "$stage/initramfs.cpio" -append "$cmdline"
 	-virtfs "local,path=$RESULTS_DIR,mount_tag=pinio,security_model=none")
-if [ "$VERBOSE" = 1 ]; then
-	"${qemu[@]}" </dev/null 2>&1 | tee "$RESULTS_DIR/console.log"
-	qrc=${PIPESTATUS[0]}
-else
-	"${qemu[@]}" </dev/null >"$RESULTS_DIR/console.log" 2>&1
+# A guest that never comes up (the debug kernel, rarely, takes a KASAN
+# report in an early interrupt under TCG and hangs before /init) is booted
+# again: up to BOOT_ATTEMPTS tries of BOOT_TIMEOUT seconds each to write
+# its first results line. Once it is up, whatever happens counts.
+attempt=1
+while :; do
+	"${qemu[@]}" </dev/null >"$RESULTS_DIR/console.log" 2>&1 &
+	qpid=$!
+	tailpid=
+	if [ "$VERBOSE" = 1 ]; then
+		tail -n +1 -f "$RESULTS_DIR/console.log" &
+		tailpid=$!
+	fi
+	waited=0
+	while kill -0 "$qpid" 2>/dev/null &&
+		! grep -q '^kernel ' "$RESULTS_DIR/results.txt" 2>/dev/null &&
+		[ "$waited" -lt "$BOOT_TIMEOUT" ]; do
+		sleep 1
+		waited=$((waited + 1))
+	done
+	booted=0
+	grep -q '^kernel ' "$RESULTS_DIR/results.txt" 2>/dev/null && booted=1
+	# Not up in time: stop it (timeout passes the signal on to QEMU).
+	[ "$booted" = 1 ] || kill "$qpid" 2>/dev/null
+	wait "$qpid"
 	qrc=$?
-fi
+	if [ -n "$tailpid" ]; then
+		kill "$tailpid" 2>/dev/null
+		wait "$tailpid" 2>/dev/null
+	fi
+	grep -q '^kernel ' "$RESULTS_DIR/results.txt" 2>/dev/null && booted=1
+	if [ "$booted" = 1 ] || [ "$attempt" -ge "$BOOT_ATTEMPTS" ]; then
+		break
+	fi
+	echo "# the guest did not come up (boot attempt $attempt, exit $qrc, ${waited}s); booting again. Last console lines:" >&2
+	tail -n 12 "$RESULTS_DIR/console.log" | sed 's/^/#   /' >&2
+	mv "$RESULTS_DIR/console.log" "$RESULTS_DIR/console-attempt$attempt.log"
+	find "$RESULTS_DIR" -mindepth 1 -maxdepth 1 ! -name 'console-attempt*' \
+		-exec rm -rf {} +
+	attempt=$((attempt + 1))
+done
 set -e
 elapsed=$(($(date +%s) - start))
 rm -rf "$RESULTS_DIR/scratch"
