@@ -139,7 +139,9 @@ check: deps
 # 19) and cached outside the tree by scripts/debug-kernel.sh; then pinio.ko
 # is built against it and the whole suite runs there with longer limits,
 # kmemleak and lockdep being result lines of their own. DEBUG_ENV sets the
-# stress and fuzz lengths in the guest.
+# stress and fuzz lengths in the guest. no5lvl: with -cpu max's 5-level
+# paging this kernel sometimes takes a KASAN report in an early interrupt
+# and hangs before /init (2 of about 20 boots; none in 14 with 4 levels).
 DEBUG_ENV ?= PINIO_STRESS_SECONDS=60 PINIO_FUZZ_ITERS=20000
 check-debug: deps
 	@scripts/deps.sh debug
@@ -155,7 +157,7 @@ check-debug: deps
 	ub=pass; $(MAKE) --no-print-directory userspace || ub=fail; \
 	tb=pass; $(MAKE) --no-print-directory -k tests || tb=fail; \
 	KVER=debug QEMU_MEM=3072 TEST_TIMEOUT=900 QEMU_TIMEOUT=3600 \
-		KCMDLINE_EXTRA="kasan_multi_shot $(KCMDLINE_EXTRA)" \
+		KCMDLINE_EXTRA="kasan_multi_shot no5lvl $(KCMDLINE_EXTRA)" \
 		GUEST_ENV="$(DEBUG_ENV)" \
 		tests/run-qemu.sh --extra build_userspace=$$ub \
 		--extra build_tests=$$tb
