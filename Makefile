@@ -141,7 +141,7 @@ check: deps
 # kmemleak and lockdep being result lines of their own. DEBUG_ENV sets the
 # stress and fuzz lengths in the guest. no5lvl: with -cpu max's 5-level
 # paging this kernel sometimes takes a KASAN report in an early interrupt
-# and hangs before /init (2 of about 20 boots; none in 14 with 4 levels).
+# and hangs before /init (2 of about 20 boots; none in 8 with 4 levels).
 DEBUG_ENV ?= PINIO_STRESS_SECONDS=60 PINIO_FUZZ_ITERS=20000
 check-debug: deps
 	@scripts/deps.sh debug
