@@ -552,21 +552,6 @@ TEST_F(xfer, batch_max_segments)
 	free(s);
 }
 
-struct byte_stats {
-	int64_t dr, dw, br, bw;
-};
-
-static int byte_stats(struct byte_stats *s)
-{
-	s->dr = pinio_stat("direct_read_bytes");
-	s->dw = pinio_stat("direct_write_bytes");
-	s->br = pinio_stat("buffered_read_bytes");
-	s->bw = pinio_stat("buffered_write_bytes");
-	if (s->dr < 0 || s->dw < 0 || s->br < 0 || s->bw < 0)
-		return -EIO;
-	return 0;
-}
-
 #define ASSERT_BYTES(base, ddr, ddw) do {				\
 	struct byte_stats __n;						\
 	ASSERT_OK(byte_stats(&__n));					\

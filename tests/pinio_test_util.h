@@ -554,6 +554,22 @@ static inline int64_t pinio_stat(const char *name)
 	return ret ? ret : (int64_t)v;
 }
 
+/* The four byte counters of the stats directory. */
+struct byte_stats {
+	int64_t dr, dw, br, bw;
+};
+
+static inline int byte_stats(struct byte_stats *s)
+{
+	s->dr = pinio_stat("direct_read_bytes");
+	s->dw = pinio_stat("direct_write_bytes");
+	s->br = pinio_stat("buffered_read_bytes");
+	s->bw = pinio_stat("buffered_write_bytes");
+	if (s->dr < 0 || s->dw < 0 || s->br < 0 || s->bw < 0)
+		return -EIO;
+	return 0;
+}
+
 /* Pin accounting snapshot: VmPin of this process and the live/total stats. */
 struct pin_snap {
 	long vmpin_kb;
