@@ -211,6 +211,9 @@ static int uring_unit(struct bench *b, enum uring_kind kind, bool write,
 			pinio_prep_xfer_fixed(sqe, b->fd, write, 0, p, off, size);
 			break;
 		}
+		/* The device is fixed file 0 of both rings (bench_ring_init). */
+		sqe->fd = 0;
+		sqe->flags |= IOSQE_FIXED_FILE;
 	}
 	return uring_finish(ring, size, qd);
 }
@@ -491,6 +494,24 @@ static void *map_buffer(size_t len)
 	return p;
 }
 
+#define RING_SETUP	"/dev/pinio as fixed file 0, default flags"
+
+/*
+ * Both rings hold /dev/pinio as fixed file 0, as a program that owns its
+ * ring would: no request then takes and drops a file reference (+8-17% at
+ * 4 KiB QD32 here; DEFER_TASKRUN measured no better). The same for every
+ * io_uring path, so the comparisons between them stay fair.
+ */
+static int bench_ring_init(struct bench *b, struct io_uring *ring,
+			   unsigned int flags)
+{
+	int ret = io_uring_queue_init(2 * MAX_QD, ring, flags);
+
+	if (ret)
+		return ret;
+	return io_uring_register_files(ring, &b->fd, 1);
+}
+
 static int open_device(struct bench *b, int bounce)
 {
 	struct iovec iov = { .iov_base = b->buf, .iov_len = b->buf_len };
@@ -516,10 +537,10 @@ static int open_device(struct bench *b, int bounce)
 		      MAP_SHARED, b->fd, 0);
 	if (b->map == MAP_FAILED)
 		return -errno;
-	ret = io_uring_queue_init(2 * MAX_QD, &b->ring, 0);
+	ret = bench_ring_init(b, &b->ring, 0);
 	if (ret)
 		return ret;
-	ret = io_uring_queue_init(2 * MAX_QD, &b->ring128, IORING_SETUP_SQE128);
+	ret = bench_ring_init(b, &b->ring128, IORING_SETUP_SQE128);
 	if (ret)
 		return ret;
 	ret = io_uring_register_buffers(&b->ring, &iov, 1);
@@ -565,24 +586,60 @@ static long anon_huge_kib(void)
 	return kib;
 }
 
+/* A pre-faulted anonymous buffer backed the way it was asked to be. */
+struct backed_buf {
+	uint8_t *raw;
+	size_t raw_len;
+	uint8_t *p;			/* @len usable bytes, 2 MiB aligned */
+	long thp_kib;			/* AnonHugePages it added */
+};
+
+/*
+ * With @thp the kernel is asked for transparent huge pages, without it they
+ * are refused. The advice covers whole 2 MiB ranges: a THP only fits in a
+ * VMA that holds its whole aligned range, so a 1 MiB buffer gets one too.
+ */
+static int map_backed(size_t len, bool thp, struct backed_buf *bb)
+{
+	size_t align = 2 * MIB, span = (len + align - 1) & ~(align - 1);
+	long before = anon_huge_kib();
+
+	bb->raw_len = span + align;
+	bb->raw = mmap(NULL, bb->raw_len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (bb->raw == MAP_FAILED)
+		return -errno;
+	bb->p = (uint8_t *)(((uintptr_t)bb->raw + align - 1) &
+			    ~(uintptr_t)(align - 1));
+	madvise(bb->p, span, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	memset(bb->p, 0x3c, len);
+	bb->thp_kib = anon_huge_kib() - before;
+	return 0;
+}
+
+static void unmap_backed(struct backed_buf *bb)
+{
+	munmap(bb->raw, bb->raw_len);
+}
+
 static int measure_registration(struct bench *b, size_t mib, bool thp,
 				struct reg_result *r)
 {
 	double pr[MAX_REPS], pu[MAX_REPS], ur[MAX_REPS], uu[MAX_REPS];
-	size_t len = mib * MIB, align = 2 * MIB, pages = len / 4096;
+	size_t len = mib * MIB, pages = len / 4096;
+	/* Enough calls per repetition that one is not a single timer tick. */
+	size_t reg_calls = mib >= 64 ? 1 : 64 / mib;
+	struct backed_buf bb;
 	struct io_uring ring;
 	struct iovec iov;
-	uint8_t *raw, *p;
+	uint8_t *p;
 	int ret;
 
-	raw = mmap(NULL, len + align, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (raw == MAP_FAILED)
-		return -errno;
-	p = (uint8_t *)(((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1));
-	madvise(p, len, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
-	memset(p, 0x3c, len);
-	r->thp_kib = anon_huge_kib();
+	ret = map_backed(len, thp, &bb);
+	if (ret)
+		return ret;
+	p = bb.p;
+	r->thp_kib = bb.thp_kib;
 	iov.iov_base = p;
 	iov.iov_len = len;
 
@@ -590,35 +647,42 @@ static int measure_registration(struct bench *b, size_t mib, bool thp,
 	if (ret)
 		goto unmap;
 	for (int rep = -1; rep < b->reps; rep++) {	/* rep -1 warms up */
-		uint32_t h;
-		double t0, t1, t2;
+		double reg[2] = { 0 }, unreg[2] = { 0 };
 
-		t0 = now_s();
-		ret = pinio_register(b->fd, p, len, PINIO_REG_BIDIR, &h);
-		t1 = now_s();
-		if (ret)
-			break;
-		ret = pinio_unregister(b->fd, h);
-		t2 = now_s();
-		if (ret)
-			break;
-		if (rep >= 0) {
-			pr[rep] = (t1 - t0) * 1e9 / pages;
-			pu[rep] = (t2 - t1) * 1e9 / pages;
+		/* Alternate the two, each timed alone, summed over the rep. */
+		for (size_t i = 0; i < reg_calls && !ret; i++) {
+			uint32_t h;
+			double t0, t1, t2;
+
+			t0 = now_s();
+			ret = pinio_register(b->fd, p, len, PINIO_REG_BIDIR, &h);
+			t1 = now_s();
+			if (ret)
+				break;
+			ret = pinio_unregister(b->fd, h);
+			t2 = now_s();
+			reg[0] += t1 - t0;
+			unreg[0] += t2 - t1;
+			if (ret)
+				break;
+
+			t0 = now_s();
+			ret = io_uring_register_buffers(&ring, &iov, 1);
+			t1 = now_s();
+			if (ret)
+				break;
+			ret = io_uring_unregister_buffers(&ring);
+			t2 = now_s();
+			reg[1] += t1 - t0;
+			unreg[1] += t2 - t1;
 		}
-
-		t0 = now_s();
-		ret = io_uring_register_buffers(&ring, &iov, 1);
-		t1 = now_s();
-		if (ret)
-			break;
-		ret = io_uring_unregister_buffers(&ring);
-		t2 = now_s();
 		if (ret)
 			break;
 		if (rep >= 0) {
-			ur[rep] = (t1 - t0) * 1e9 / pages;
-			uu[rep] = (t2 - t1) * 1e9 / pages;
+			pr[rep] = reg[0] * 1e9 / (pages * reg_calls);
+			pu[rep] = unreg[0] * 1e9 / (pages * reg_calls);
+			ur[rep] = reg[1] * 1e9 / (pages * reg_calls);
+			uu[rep] = unreg[1] * 1e9 / (pages * reg_calls);
 		}
 	}
 	io_uring_queue_exit(&ring);
@@ -631,7 +695,68 @@ static int measure_registration(struct bench *b, size_t mib, bool thp,
 		r->uring_unreg_ns_page = median(uu, b->reps);
 	}
 unmap:
-	munmap(raw, len + align);
+	unmap_backed(&bb);
+	return ret;
+}
+
+/* ---- pre-registered versus register-per-call, by buffer backing ---- */
+
+struct backing_result {
+	bool thp;
+	bool write;
+	long thp_kib;			/* AnonHugePages backing the buffer */
+	double pre_ops_s;		/* path 4: registered once */
+	double reg_ops_s;		/* path 5: registered around each call */
+};
+
+static struct backing_result backing_results[4];
+static int nr_backing_results;
+
+static const struct path *path_by_id(int id)
+{
+	for (size_t i = 0; i < NR_PATHS; i++)
+		if (paths[i].id == id)
+			return &paths[i];
+	abort();	/* a programming error: no such path */
+}
+
+/*
+ * Paths 4 and 5 at 1 MiB on a buffer of their own, backed by a THP or by
+ * 4 KiB pages. Registering per call costs what pinning costs, and pinning
+ * one huge folio is one reference where 4 KiB pages need 256.
+ */
+static int measure_backing(struct bench *b, bool thp)
+{
+	uint8_t *main_buf = b->buf;
+	uint32_t main_handle = b->handle;
+	struct backed_buf bb;
+	int ret;
+
+	ret = map_backed(MIB, thp, &bb);
+	if (ret)
+		return ret;
+	ret = pinio_register(b->fd, bb.p, MIB, PINIO_REG_BIDIR, &b->handle);
+	if (ret)
+		goto unmap;
+	b->buf = bb.p;
+	for (int w = 0; w <= 1 && !ret; w++) {
+		struct result pre = { 0 }, reg = { 0 };
+
+		ret = measure(b, path_by_id(4), w, MIB, 1, &pre);
+		if (!ret)
+			ret = measure(b, path_by_id(5), w, MIB, 1, &reg);
+		if (!ret)
+			backing_results[nr_backing_results++] =
+				(struct backing_result){ .thp = thp,
+					.write = w, .thp_kib = bb.thp_kib,
+					.pre_ops_s = pre.ops_s,
+					.reg_ops_s = reg.ops_s };
+	}
+	b->buf = main_buf;
+	pinio_unregister(b->fd, b->handle);
+	b->handle = main_handle;
+unmap:
+	unmap_backed(&bb);
 	return ret;
 }
 
@@ -850,9 +975,6 @@ static void compute_headlines(void)
 		snprintf(name, sizeof(name), "pinio-uring QD32/uring-fixed QD32 %s 4K", dir);
 		add_head(name, ratio(find(0, 7, w, 4096, MAX_QD),
 				     find(0, 3, w, 4096, MAX_QD)), 1.0, true);
-		snprintf(name, sizeof(name), "pinio-ioctl/pinio-ioctl-reg %s 1M", dir);
-		add_head(name, ratio(find(0, 4, w, MIB, 1),
-				     find(0, 5, w, MIB, 1)), 1.2, true);
 		for (size_t s = 2; s < NR_SIZES; s++) {
 			size_label(sizes[s], lbl, sizeof(lbl));
 			snprintf(name, sizeof(name),
@@ -860,6 +982,15 @@ static void compute_headlines(void)
 			add_head(name, ratio(find(1, 4, w, sizes[s], 1),
 					     find(1, 1, w, sizes[s], 1)), 1.6, true);
 		}
+	}
+	for (int i = 0; i < nr_backing_results; i++) {
+		const struct backing_result *r = &backing_results[i];
+
+		snprintf(name, sizeof(name),
+			 "pinio-ioctl/pinio-ioctl-reg %s 1M %s",
+			 r->write ? "write" : "read", r->thp ? "THP" : "4K pages");
+		add_head(name, r->reg_ops_s > 0 ? r->pre_ops_s / r->reg_ops_s : 0,
+			 1.2, true);
 	}
 	for (int i = 0; i < nr_reg_results; i++) {
 		const struct reg_result *r = &reg_results[i];
@@ -1002,6 +1133,7 @@ static int write_outputs(struct bench *b, const char *dir)
 	json_str(f, "sys_vendor", vendor, true);
 	json_str(f, "kernel_cmdline", cmdline, true);
 	json_str(f, "uring_async_min", async_min, true);
+	json_str(f, "ring_setup", RING_SETUP, true);
 	fprintf(f, "    \"hypervisor\": %s,\n",
 		strstr(flags, "hypervisor") ? "true" : "false");
 	fprintf(f, "    \"cpus\": %ld,\n", sysconf(_SC_NPROCESSORS_ONLN));
@@ -1031,6 +1163,15 @@ static int write_outputs(struct bench *b, const char *dir)
 			r->pinio_unreg_ns_page, r->uring_unreg_ns_page,
 			i + 1 < nr_reg_results ? "," : "");
 	}
+	fprintf(f, "  ],\n  \"per_call_registration\": [\n");
+	for (int i = 0; i < nr_backing_results; i++) {
+		const struct backing_result *r = &backing_results[i];
+
+		fprintf(f, "    {\"size\": %u, \"thp\": %s, \"anon_huge_kib\": %ld, \"dir\": \"%s\", \"pre_registered_ops_per_s\": %.1f, \"register_per_call_ops_per_s\": %.1f}%s\n",
+			MIB, r->thp ? "true" : "false", r->thp_kib,
+			r->write ? "write" : "read", r->pre_ops_s, r->reg_ops_s,
+			i + 1 < nr_backing_results ? "," : "");
+	}
 	fprintf(f, "  ],\n  \"mapping\": [\n");
 	for (int i = 0; i < nr_map_results; i++)
 		fprintf(f, "    {\"window_bytes\": %zu, \"prefault\": %s, \"mmap_us\": %.2f, \"first_touch_us\": %.2f, \"munmap_us\": %.2f}%s\n",
@@ -1049,6 +1190,173 @@ static int write_outputs(struct bench *b, const char *dir)
 	fprintf(f, "  ]\n}\n");
 	fclose(f);
 	return 0;
+}
+
+/* ---- profile: where one 4 KiB operation's time goes (ftrace) ---- */
+
+#define TRACE_DIR	"/sys/kernel/debug/tracing"
+
+/*
+ * Traced with function_graph, each with its duration: the two syscalls,
+ * io_uring's issue step for a uring_cmd, pinio's entry points and its copy
+ * (out of line only where io_uring calls it). Few, because under TCG each
+ * traced call adds about a microsecond to its callers. The bare memcpy is
+ * not traceable; kcopy times it alone, untraced.
+ */
+static const char *const profile_funcs[] = {
+	"__x64_sys_ioctl", "__x64_sys_io_uring_enter", "io_uring_cmd",
+	"pinio_ioctl", "pinio_uring_cmd", "pinio_xfer_run",
+};
+
+struct profile_phase {
+	const char *name;
+	int path;			/* paths[] id */
+	int qd;
+	bool write;
+};
+
+static const struct profile_phase profile_phases[] = {
+	{ "ioctl-qd1-read", 4, 1, false },
+	{ "batch-qd32-read", 6, MAX_QD, false },
+	{ "uring-qd32-read", 7, MAX_QD, false },
+	{ "ioctl-qd1-write", 4, 1, true },
+	{ "batch-qd32-write", 6, MAX_QD, true },
+	{ "uring-qd32-write", 7, MAX_QD, true },
+};
+
+static int trace_write(const char *file, const char *val, bool append)
+{
+	char path[128];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), TRACE_DIR "/%s", file);
+	fd = open(path, O_WRONLY | O_CLOEXEC | (append ? O_APPEND : O_TRUNC));
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) != (ssize_t)strlen(val))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static int trace_setup(void)
+{
+	int ret, traced = 0;
+
+	ret = trace_write("tracing_on", "0", false);
+	if (!ret)
+		ret = trace_write("current_tracer", "nop", false);
+	if (!ret)
+		ret = trace_write("buffer_size_kb", "32768", false);
+	if (!ret)
+		ret = trace_write("set_ftrace_filter", "", false);
+	if (ret)
+		return ret;
+	/* One at a time: a kernel may have inlined one of them away. */
+	for (size_t i = 0; i < sizeof(profile_funcs) / sizeof(profile_funcs[0]); i++)
+		if (!trace_write("set_ftrace_filter", profile_funcs[i], true))
+			traced++;
+	if (!traced)
+		return -ENOENT;
+	ret = trace_write("options/funcgraph-tail", "1", false);
+	if (!ret)
+		ret = trace_write("current_tracer", "function_graph", false);
+	return ret ? ret : trace_write("trace", "", false);
+}
+
+static int copy_file(const char *from, const char *to)
+{
+	char chunk[65536];
+	int in, out, ret = 0;
+	ssize_t n;
+
+	in = open(from, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -errno;
+	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (out < 0) {
+		ret = -errno;
+		goto close_in;
+	}
+	while ((n = read(in, chunk, sizeof(chunk))) > 0)
+		if (write(out, chunk, n) != n) {
+			ret = -EIO;
+			break;
+		}
+	if (n < 0)
+		ret = -errno;
+	close(out);
+close_in:
+	close(in);
+	return ret;
+}
+
+/*
+ * Each phase runs untraced first (median ns per operation, as in the main
+ * tables), then traced for a fixed number of operations between two
+ * trace_marker lines that bench/profile.sh sums per function. The trace
+ * lands in @out/profile.trace; kcopy gives the bare copy's cost.
+ */
+static int run_profile(struct bench *b, const char *out)
+{
+	const size_t nr_phases = sizeof(profile_phases) / sizeof(profile_phases[0]);
+	char path[256], mark[128];
+	struct result r = { 0 };
+	int ret;
+
+	ret = open_device(b, 0);
+	if (ret)
+		return ret;
+	/* Untraced first: with function_graph set, every call pays its hook. */
+	for (int w = 0; w <= 1 && !ret; w++) {
+		ret = measure_kcopy(b, w, 4096, &r);
+		if (!ret)
+			printf("profile kcopy-%s ns_per_op=%.0f\n",
+			       w ? "write" : "read", 1e9 / r.ops_s);
+	}
+	for (size_t i = 0; i < nr_phases && !ret; i++) {
+		const struct profile_phase *ph = &profile_phases[i];
+
+		ret = measure(b, path_by_id(ph->path), ph->write, 4096, ph->qd,
+			      &r);
+		if (!ret)
+			printf("profile %s ns_per_op=%.0f\n", ph->name,
+			       1e9 / r.ops_s);
+	}
+	if (ret)
+		goto close;
+
+	ret = trace_setup();
+	if (ret) {
+		fprintf(stderr, "pinio_bench: ftrace set-up in %s: %s\n",
+			TRACE_DIR, strerror(-ret));
+		goto close;
+	}
+	/* Markers only reach the ring buffer while tracing is on. */
+	ret = trace_write("tracing_on", "1", false);
+	for (size_t i = 0; i < nr_phases && !ret; i++) {
+		const struct profile_phase *ph = &profile_phases[i];
+		const struct path *pa = path_by_id(ph->path);
+		int units = 4096 / ph->qd;
+
+		snprintf(mark, sizeof(mark), "pinio-profile phase=%s ops=%d",
+			 ph->name, units * ph->qd);
+		ret = trace_write("trace_marker", mark, false);
+		for (int u = 0; u < units && !ret; u++)
+			ret = pa->fn(b, ph->write, 4096, ph->qd, u);
+	}
+	if (!ret)
+		ret = trace_write("trace_marker", "pinio-profile phase=end ops=0",
+				  false);
+	trace_write("tracing_on", "0", false);
+	snprintf(path, sizeof(path), "%s/profile.trace", out);
+	if (!ret)
+		ret = copy_file(TRACE_DIR "/trace", path);
+	trace_write("current_tracer", "nop", false);
+	trace_write("set_ftrace_filter", "", false);
+close:
+	close_device(b);
+	return ret;
 }
 
 /* ---- main ---- */
@@ -1124,12 +1432,14 @@ static int count_cases(void)
 static void usage(const char *argv0)
 {
 	fprintf(stderr,
-		"usage: %s [--quick] [--ms MS] [--reps N] [--out DIR]\n"
+		"usage: %s [--quick] [--ms MS] [--reps N] [--out DIR] [--profile]\n"
 		"  Benchmarks every path to /dev/pinio (pinio.ko loaded, run as root).\n"
 		"  --quick   short repetitions (for CI); --ms per repetition (default 60)\n"
 		"  --reps    repetitions after warm-up, median reported (default 5)\n"
 		"  --out     directory for bench.csv, bench.json, register.csv, mmap.csv,\n"
-		"            headline.csv\n",
+		"            headline.csv\n"
+		"  --profile only time 4 KiB ioctl, batch and uring_cmd operations, untraced\n"
+		"            and under ftrace function_graph (DIR/profile.trace)\n",
 		argv0);
 }
 
@@ -1140,6 +1450,7 @@ int main(int argc, char **argv)
 		{ "ms", required_argument, NULL, 'm' },
 		{ "reps", required_argument, NULL, 'r' },
 		{ "out", required_argument, NULL, 'o' },
+		{ "profile", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1147,11 +1458,12 @@ int main(int argc, char **argv)
 	const char *out = ".";
 	int opt, ret, done = 0, total = count_cases();
 	static const size_t reg_mib[] = { 1, 16, 256 };
+	bool profile = false;
 
 	if (total > (int)(sizeof(results) / sizeof(results[0])))
 		abort();	/* a programming error: grow results[] */
 
-	while ((opt = getopt_long(argc, argv, "qm:r:o:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "qm:r:o:ph", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'q':
 			b.quick = true;
@@ -1165,6 +1477,9 @@ int main(int argc, char **argv)
 			break;
 		case 'o':
 			out = optarg;
+			break;
+		case 'p':
+			profile = true;
 			break;
 		default:
 			usage(argv[0]);
@@ -1185,6 +1500,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pinio_bench: cannot map %zu MiB buffers\n",
 			2 * b.buf_len / MIB);
 		return 1;
+	}
+	if (profile) {
+		ret = run_profile(&b, out);
+		if (ret)
+			fprintf(stderr, "pinio_bench: profile: %s\n", strerror(-ret));
+		return ret ? 1 : 0;
 	}
 
 	fprintf(stderr, "pinio_bench: %d cases x (warm-up + %d reps x %.0f ms)\n",
@@ -1224,12 +1545,22 @@ int main(int argc, char **argv)
 			}
 			nr_map_results++;
 		}
+	for (int thp = 1; thp >= 0; thp--) {
+		fprintf(stderr, "registration per call, 1 MiB thp=%d\n", thp);
+		ret = measure_backing(&b, thp);
+		if (ret) {
+			fprintf(stderr, "pinio_bench: per-call registration thp=%d: %s\n",
+				thp, strerror(-ret));
+			return 1;
+		}
+	}
 	pinio_close(b.fd);
 
 	compute_headlines();
 	printf("pinio benchmark: medians of %d repetitions of >= %.0f ms after warm-up.\n"
-	       "Under QEMU TCG the absolute MB/s are emulator figures, not hardware ones: read the ratios.\n",
-	       b.reps, b.ms);
+	       "Under QEMU TCG the absolute MB/s are emulator figures, not hardware ones: read the ratios.\n"
+	       "io_uring paths: QD1 and QD32, rings with %s.\n",
+	       b.reps, b.ms, RING_SETUP);
 	print_tables(stdout);
 	print_cpu_table(stdout);
 	printf("\nRegistration, ns per 4 KiB page (median)\n");
@@ -1241,6 +1572,17 @@ int main(int argc, char **argv)
 		printf("  %6zu %4d %12ld %10.1f %10.1f %12.1f %12.1f\n", r->mib,
 		       r->thp, r->thp_kib, r->pinio_ns_page, r->uring_ns_page,
 		       r->pinio_unreg_ns_page, r->uring_unreg_ns_page);
+	}
+	printf("\nPre-registered (path 4) versus register-per-call (path 5), 1 MiB QD1, bounce=0\n");
+	printf("  %-9s %-5s %8s %12s %12s %7s\n", "backing", "dir", "hugeKiB",
+	       "pre ops/s", "per-call", "x");
+	for (int i = 0; i < nr_backing_results; i++) {
+		const struct backing_result *r = &backing_results[i];
+
+		printf("  %-9s %-5s %8ld %12.0f %12.0f %7.2f\n",
+		       r->thp ? "THP" : "4K pages", r->write ? "write" : "read",
+		       r->thp_kib, r->pre_ops_s, r->reg_ops_s,
+		       r->reg_ops_s > 0 ? r->pre_ops_s / r->reg_ops_s : 0);
 	}
 	printf("\nMap-out set-up: mmap(), first write to every page, munmap() (us, median)\n");
 	printf("  %10s %9s %10s %12s %10s\n", "window", "prefault", "mmap",
