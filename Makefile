@@ -169,6 +169,13 @@ bench: deps
 	@$(MAKE) --no-print-directory -C bench
 	KVER=$(KVER) QUICK=$(QUICK) bench/run.sh
 
+# Where one 4 KiB transfer's time goes on each path: untraced timings and
+# an ftrace function_graph trace from one boot (results/profile.txt).
+profile: deps
+	@$(MAKE) --no-print-directory module KVER=$(KVER)
+	@$(MAKE) --no-print-directory -C bench
+	KVER=$(KVER) bench/profile.sh
+
 # One short round trip in the guest: `pinio verify` (direct and buffered,
 # both ways, with throughput).
 demo: deps
@@ -229,6 +236,6 @@ clean:
 distclean: clean
 	rm -rf $(BUILD)
 
-.PHONY: all ksrc deps module module-ko userspace tests lint check check-debug bench demo \
+.PHONY: all ksrc deps module module-ko userspace tests lint check check-debug bench profile demo \
 	install uninstall modules_install install-dkms uninstall-dkms stage \
 	clean distclean
