@@ -36,7 +36,7 @@ set output dir."/headline.png"
 set terminal pngcairo size 1600,900 font ",10"
 unset logscale
 set bmargin 16
-set rmargin 12
+set rmargin 22
 set title "Headline ratios, same boot (bars) against their targets (points)" noenhanced
 set ylabel "ratio (x)"
 unset xlabel

@@ -5,8 +5,9 @@
  * (IORING_URING_CMD_FIXED). A copy from pinned pages never blocks, so by
  * default every command runs inline in the submitter's context. With
  * uring_async_min set, transfers of at least that size run on a workqueue
- * instead and complete through task work: that can pay where idle CPUs
- * wait for deep queues, and did not under QEMU/TCG (README, io_uring).
+ * instead and complete through task work: that pays for deep queues of
+ * large transfers with idle CPUs and costs at QD1, and the driver cannot
+ * see a ring's depth (README, io_uring).
  */
 #include <linux/module.h>
 #include <linux/slab.h>
