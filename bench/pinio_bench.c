@@ -485,9 +485,10 @@ static int verify_path(struct bench *b, const struct path *p)
 
 /* ---- set-up ---- */
 
-static int set_param_str(const char *path, const char *val)
+/* Write @val to the file at @path, opened with @flags added (sysfs, tracefs). */
+static int write_str(const char *path, const char *val, int flags)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	int fd = open(path, O_WRONLY | O_CLOEXEC | flags);
 	int ret = 0;
 
 	if (fd < 0)
@@ -500,7 +501,7 @@ static int set_param_str(const char *path, const char *val)
 
 static int set_param(const char *path, int on)
 {
-	return set_param_str(path, on ? "1" : "0");
+	return write_str(path, on ? "1" : "0", 0);
 }
 
 static void *map_buffer(size_t len)
@@ -1250,16 +1251,9 @@ static const struct profile_phase profile_phases[] = {
 static int trace_write(const char *file, const char *val, bool append)
 {
 	char path[128];
-	int fd, ret = 0;
 
 	snprintf(path, sizeof(path), TRACE_DIR "/%s", file);
-	fd = open(path, O_WRONLY | O_CLOEXEC | (append ? O_APPEND : O_TRUNC));
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) != (ssize_t)strlen(val))
-		ret = -errno;
-	close(fd);
-	return ret;
+	return write_str(path, val, append ? O_APPEND : O_TRUNC);
 }
 
 static int trace_setup(void)
@@ -1399,8 +1393,8 @@ static int run_series(struct bench *b, int bounce, int *done, int total)
 
 		if (bounce && !pa->device)
 			continue;
-		ret = set_param_str(ASYNC_MIN_PARAM, pa->uring_wq ? "1" :
-				    b->async_min);
+		ret = write_str(ASYNC_MIN_PARAM, pa->uring_wq ? "1" :
+				b->async_min, 0);
 		if (ret) {
 			fprintf(stderr, "pinio_bench: setting uring_async_min: %s\n",
 				strerror(-ret));
@@ -1540,7 +1534,7 @@ int main(int argc, char **argv)
 	}
 	fputc('\n', stderr);
 	set_param(BOUNCE_PARAM, 0);
-	set_param_str(ASYNC_MIN_PARAM, b.async_min);
+	write_str(ASYNC_MIN_PARAM, b.async_min, 0);
 
 	b.fd = pinio_open(NULL, O_RDWR);
 	if (b.fd < 0)
