@@ -13,28 +13,7 @@
 
 #include "pinio_test_util.h"
 
-FIXTURE(life) {
-	int fd;
-	size_t ps;
-	struct pinio_info info;
-	struct pin_snap base;
-};
-
-FIXTURE_SETUP(life)
-{
-	self->ps = page_size();
-	self->fd = pinio_open();
-	ASSERT_LE(0, self->fd)
-		TH_LOG("open %s: %s", PINIO_DEVICE_PATH, errname(-self->fd));
-	ASSERT_OK(pinio_get_info(self->fd, &self->info));
-	ASSERT_OK(pin_snap(&self->base));
-}
-
-FIXTURE_TEARDOWN(life)
-{
-	if (self->fd >= 0)
-		close(self->fd);
-}
+PINIO_DEVICE_FIXTURE(life);
 
 /* --- transfers racing unregister / close -------------------------------- */
 

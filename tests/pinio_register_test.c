@@ -11,28 +11,7 @@
 
 #include "pinio_test_util.h"
 
-FIXTURE(reg) {
-	int fd;
-	size_t ps;
-	struct pinio_info info;
-	struct pin_snap base;
-};
-
-FIXTURE_SETUP(reg)
-{
-	self->ps = page_size();
-	self->fd = pinio_open();
-	ASSERT_LE(0, self->fd)
-		TH_LOG("open %s: %s", PINIO_DEVICE_PATH, errname(-self->fd));
-	ASSERT_OK(pinio_get_info(self->fd, &self->info));
-	ASSERT_OK(pin_snap(&self->base));
-}
-
-FIXTURE_TEARDOWN(reg)
-{
-	if (self->fd >= 0)
-		close(self->fd);
-}
+PINIO_DEVICE_FIXTURE(reg);
 
 /* INFO describes this ABI, this kernel and the header's limits. */
 TEST_F(reg, info_fields)

@@ -599,6 +599,35 @@ static inline int pin_snap(struct pin_snap *s)
 	return 0;
 }
 
+/*
+ * The fixture of programs that need nothing but the device: /dev/pinio
+ * open, its limits, the page size and the pin accounting at the start.
+ */
+#define PINIO_DEVICE_FIXTURE(name)					\
+FIXTURE(name) {								\
+	int fd;								\
+	size_t ps;							\
+	struct pinio_info info;						\
+	struct pin_snap base;						\
+};									\
+									\
+FIXTURE_SETUP(name)							\
+{									\
+	self->ps = page_size();						\
+	self->fd = pinio_open();					\
+	ASSERT_LE(0, self->fd)						\
+		TH_LOG("open %s: %s", PINIO_DEVICE_PATH,		\
+		       errname(-self->fd));				\
+	ASSERT_OK(pinio_get_info(self->fd, &self->info));		\
+	ASSERT_OK(pin_snap(&self->base));				\
+}									\
+									\
+FIXTURE_TEARDOWN(name)							\
+{									\
+	if (self->fd >= 0)						\
+		close(self->fd);					\
+}
+
 enum pin_check {
 	PIN_CHECK_LIVE,		/* regions, pinned_pages and our VmPin */
 	PIN_CHECK_STATS,	/* regions and pinned_pages only */
@@ -715,30 +744,30 @@ static inline int tbuf_map(struct tbuf *b, size_t len, int prot, int flags,
 	return 0;
 }
 
-/* Private anonymous memory, faulted in. */
-static inline int tbuf_anon(struct tbuf *b, size_t len)
+/* Anonymous read-write memory of @kind, faulted in. */
+static inline int tbuf_anon_kind(struct tbuf *b, enum tbuf_kind kind,
+				 size_t len, int map_flags)
 {
 	int ret;
 
-	tbuf_init(b, TBUF_ANON);
+	tbuf_init(b, kind);
 	ret = tbuf_map(b, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1);
+		       map_flags | MAP_ANONYMOUS, -1);
 	if (!ret)
 		memset(b->p, 0, len);
 	return ret;
 }
 
+/* Private anonymous memory, faulted in. */
+static inline int tbuf_anon(struct tbuf *b, size_t len)
+{
+	return tbuf_anon_kind(b, TBUF_ANON, len, MAP_PRIVATE);
+}
+
 /* MAP_SHARED | MAP_ANONYMOUS: shmem without a name. */
 static inline int tbuf_shmem(struct tbuf *b, size_t len)
 {
-	int ret;
-
-	tbuf_init(b, TBUF_SHMEM);
-	ret = tbuf_map(b, len, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS, -1);
-	if (!ret)
-		memset(b->p, 0, len);
-	return ret;
+	return tbuf_anon_kind(b, TBUF_SHMEM, len, MAP_SHARED);
 }
 
 /* A memfd of @len bytes mapped MAP_SHARED read-write. */
