@@ -9,14 +9,16 @@
  * really took. Covered: info/stats (text and JSON), cp both ways by both
  * paths and through stdin/stdout, verify, the exit codes, and the messages
  * for a missing device, permission denied (uid 65534), a memlock limit too
- * low (RLIMIT_MEMLOCK 0 and CAP_IPC_LOCK out of the bounding set) and bad
- * arguments.
+ * low (RLIMIT_MEMLOCK 0 and CAP_IPC_LOCK out of the bounding set), bad
+ * arguments, and the progress bar: drawn on a terminal (a pty), never
+ * into a file.
  */
 #include <dirent.h>
 #include <grp.h>
 #include <stdarg.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <termios.h>
 
 #include "pinio_test_util.h"
 
@@ -48,6 +50,7 @@ struct spawn {
 	enum who who;
 	const char *env;	/* "NAME=VALUE" to add, or NULL */
 	int in_fd;		/* stdin; 0 means /dev/null */
+	bool err_tty;		/* stderr is a terminal (a raw pty) */
 };
 
 /* What one run of the tool did. */
@@ -84,6 +87,66 @@ static char *slurp(int fd, size_t *len)
 	return buf;
 }
 
+/* Everything left to read from @fd (a pty master: until EOF or EIO). */
+static char *read_rest(int fd)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap + 1);
+	ssize_t n;
+
+	while (buf && (n = read(fd, buf + len, cap - len)) > 0) {
+		len += n;
+		if (len == cap) {
+			char *bigger = realloc(buf, 2 * cap + 1);
+
+			if (!bigger) {
+				free(buf);
+				return NULL;
+			}
+			buf = bigger;
+			cap *= 2;
+		}
+	}
+	if (buf)
+		buf[len] = '\0';
+	return buf;
+}
+
+/*
+ * A pty for the tool's stderr: returns the slave (raw, so that what the
+ * tool writes arrives unchanged, no "\n" made "\r\n") and the master in
+ * @master, or -errno.
+ */
+static int open_pty(int *master)
+{
+	struct termios tio;
+	int slave;
+
+	*master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (*master < 0)
+		return -errno;
+	if (grantpt(*master) || unlockpt(*master))
+		goto close_master;
+	slave = open(ptsname(*master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (slave < 0)
+		goto close_master;
+	if (tcgetattr(slave, &tio)) {
+		close(slave);
+		goto close_master;
+	}
+	cfmakeraw(&tio);
+	if (tcsetattr(slave, TCSANOW, &tio)) {
+		close(slave);
+		goto close_master;
+	}
+	return slave;
+
+close_master:
+	slave = -errno;
+	close(*master);
+	return slave;
+}
+
 /* In the child: become @s->who, set @s->env. Exits 120+ on failure. */
 static void child_setup(const struct spawn *s)
 {
@@ -117,7 +180,7 @@ static void child_setup(const struct spawn *s)
 static int run_tool(struct run *r, const struct spawn *s, ...)
 {
 	const char *argv[32] = { "pinio" };
-	int out, err, in, n = 1;
+	int out, err, in, n = 1, err_master = -1;
 	va_list ap;
 	pid_t pid;
 
@@ -129,7 +192,10 @@ static int run_tool(struct run *r, const struct spawn *s, ...)
 	argv[n] = NULL;
 
 	out = memfd_create("pinio-stdout", MFD_CLOEXEC);
-	err = memfd_create("pinio-stderr", MFD_CLOEXEC);
+	err = s->err_tty ? open_pty(&err_master) :
+			   memfd_create("pinio-stderr", MFD_CLOEXEC);
+	if (err < 0)
+		return s->err_tty ? err : -errno;
 	in = s->in_fd ? s->in_fd : open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (out < 0 || err < 0 || in < 0)
 		return -errno;
@@ -146,11 +212,18 @@ static int run_tool(struct run *r, const struct spawn *s, ...)
 	}
 	if (!s->in_fd)
 		close(in);
+	if (s->err_tty)
+		close(err);	/* the master reads EOF once the child is gone */
 	r->rc = wait_child(pid);
 	r->out = slurp(out, &r->out_len);
-	r->err = slurp(err, NULL);
+	if (s->err_tty) {
+		r->err = read_rest(err_master);
+		close(err_master);
+	} else {
+		r->err = slurp(err, NULL);
+		close(err);
+	}
 	close(out);
-	close(err);
 	if (!r->out || !r->err)
 		return -ENOMEM;
 	return 0;
@@ -711,6 +784,37 @@ TEST_F(cp, round_trip)
 	EXPECT_EQ(variant->read_buffered ? 0 : len, c1.dr - c0.dr);
 	EXPECT_EQ(variant->read_buffered ? len : 0, c1.br - c0.br);
 	CHECK_FILE(out, len, variant->dev_off, seed);
+}
+
+/*
+ * On a terminal, cp draws a bar ("\rpinio cp [###   ]  42% ..." ending in
+ * an erase-to-end-of-line), erases it when done, then says what it copied;
+ * round_trip checks that a file never gets one.
+ */
+TEST_F(tool, cp_progress_bar_on_a_terminal)
+{
+	const size_t len = 8 * MiB;
+	const char *bar, *erase, *done;
+	char src[128];
+	struct run r;
+
+	ASSERT_OK(make_file(self->dir, "src", len, 0, 0x77, src, sizeof(src)));
+	TOOL(&r, SPAWN(.who = AS_ROOT, .err_tty = true), "cp", src, "dev:0");
+	EXPECT_RUN(&r, 0, "copied");
+	bar = strstr(r.err, "\rpinio cp [");
+	ASSERT_NE(NULL, bar) TH_LOG("no bar on the terminal:\n%s", r.err);
+	EXPECT_NE(NULL, strstr(bar, "% "));
+	EXPECT_NE(NULL, strstr(bar, " of 8.0 MiB, "))
+		TH_LOG("bar without the total:\n%s", bar);
+	EXPECT_NE(NULL, strstr(bar, "MiB/s\033[K"));
+	/* Erased before the summary line, which starts a clean line. */
+	erase = strstr(bar, "\r\033[K");
+	done = strstr(bar, "copied");
+	ASSERT_NE(NULL, erase);
+	EXPECT_LT(erase, done);
+	EXPECT_EQ(NULL, strchr(done, '\r'));
+	run_free(&r);
+	ASSERT_DEV_PATTERN(self->fd, 0, len, 0x77);
 }
 
 /* '-' as the source (a pipe) and as the destination. */

@@ -274,6 +274,8 @@ mkdir -p /dev/shm /dev/hugepages
 mount -t tmpfs tmpfs /dev/shm
 mount -t hugetlbfs hugetlbfs /dev/hugepages
 mount -t debugfs debugfs /sys/kernel/debug
+mkdir -p /dev/pts
+mount -t devpts devpts /dev/pts
 . /etc/pinio.conf
 
 say() { echo "pinio-guest: $*" >/dev/console; }
