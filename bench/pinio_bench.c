@@ -1065,15 +1065,183 @@ static void read_line(const char *path, const char *prefix, char *out,
 	fclose(f);
 }
 
-static void json_str(FILE *f, const char *key, const char *val, bool comma)
+static void json_escaped(FILE *f, const char *s)
 {
-	fprintf(f, "    \"%s\": \"", key);
-	for (const char *c = val; *c; c++)
+	fputc('"', f);
+	for (const char *c = s; *c; c++)
 		if (*c == '"' || *c == '\\')
 			fprintf(f, "\\%c", *c);
 		else if ((unsigned char)*c >= 0x20)
 			fputc(*c, f);
-	fprintf(f, "\"%s\n", comma ? "," : "");
+	fputc('"', f);
+}
+
+static void json_str(FILE *f, const char *key, const char *val, bool comma)
+{
+	fprintf(f, "    \"%s\": ", key);
+	json_escaped(f, val);
+	fprintf(f, "%s\n", comma ? "," : "");
+}
+
+/*
+ * One record of a table, written as a CSV header, a CSV row or a JSON
+ * object: each table lists its fields once (put_*() below) for all three.
+ */
+enum rec_mode { REC_CSV_HEAD, REC_CSV, REC_JSON };
+
+struct rec {
+	FILE *f;
+	enum rec_mode mode;
+	int fields;			/* written so far in this record */
+};
+
+static void rec_key(struct rec *o, const char *name)
+{
+	if (o->mode == REC_JSON)
+		fprintf(o->f, "%s\"%s\": ", o->fields ? ", " : "{", name);
+	else if (o->fields)
+		fputc(',', o->f);
+	if (o->mode == REC_CSV_HEAD)
+		fputs(name, o->f);
+	o->fields++;
+}
+
+/* @fmt converts one double: "%.0f" for whole numbers. */
+static void rec_num(struct rec *o, const char *name, const char *fmt, double v)
+{
+	rec_key(o, name);
+	if (o->mode != REC_CSV_HEAD)
+		fprintf(o->f, fmt, v);
+}
+
+static void rec_bool(struct rec *o, const char *name, bool v)
+{
+	rec_key(o, name);
+	if (o->mode == REC_JSON)
+		fputs(v ? "true" : "false", o->f);
+	else if (o->mode == REC_CSV)
+		fputc(v ? '1' : '0', o->f);
+}
+
+/* No table's strings hold a comma, so CSV needs no quoting. */
+static void rec_str(struct rec *o, const char *name, const char *v)
+{
+	rec_key(o, name);
+	if (o->mode == REC_JSON)
+		json_escaped(o->f, v);
+	else if (o->mode == REC_CSV)
+		fputs(v, o->f);
+}
+
+static void put_result(struct rec *o, int i)
+{
+	const struct result *r = &results[i];
+
+	rec_num(o, "bounce", "%.0f", r->bounce);
+	rec_num(o, "path_id", "%.0f", r->path->id);
+	rec_str(o, "path", r->path->name);
+	rec_str(o, "dir", r->write ? "write" : "read");
+	rec_num(o, "size", "%.0f", r->size);
+	rec_num(o, "qd", "%.0f", r->qd);
+	rec_num(o, "ops_per_s", "%.1f", r->ops_s);
+	rec_num(o, "mb_per_s", "%.2f", r->mb_s);
+	rec_num(o, "cpu_s_per_gb", "%.4f", r->cpu_s_gb);
+	rec_num(o, "x_vs_read_write", "%.3f",
+		ratio(r, find(r->bounce, 1, r->write, r->size, 1)));
+	rec_num(o, "x_vs_uring_fixed", "%.3f",
+		ratio(r, find(r->bounce, 3, r->write, r->size, r->qd)));
+}
+
+static void put_registration(struct rec *o, int i)
+{
+	const struct reg_result *r = &reg_results[i];
+
+	rec_num(o, "size_mib", "%.0f", r->mib);
+	rec_bool(o, "thp", r->thp);
+	rec_num(o, "anon_huge_kib", "%.0f", r->thp_kib);
+	rec_num(o, "pinio_reg_ns_per_page", "%.1f", r->pinio_ns_page);
+	rec_num(o, "uring_reg_ns_per_page", "%.1f", r->uring_ns_page);
+	rec_num(o, "pinio_unreg_ns_per_page", "%.1f", r->pinio_unreg_ns_page);
+	rec_num(o, "uring_unreg_ns_per_page", "%.1f", r->uring_unreg_ns_page);
+	rec_num(o, "x_pinio_vs_uring", "%.3f", r->uring_ns_page > 0 ?
+		r->pinio_ns_page / r->uring_ns_page : 0);
+}
+
+static void put_backing(struct rec *o, int i)
+{
+	const struct backing_result *r = &backing_results[i];
+
+	rec_num(o, "size", "%.0f", MIB);
+	rec_bool(o, "thp", r->thp);
+	rec_num(o, "anon_huge_kib", "%.0f", r->thp_kib);
+	rec_str(o, "dir", r->write ? "write" : "read");
+	rec_num(o, "pre_registered_ops_per_s", "%.1f", r->pre_ops_s);
+	rec_num(o, "register_per_call_ops_per_s", "%.1f", r->reg_ops_s);
+}
+
+static void put_mapping(struct rec *o, int i)
+{
+	const struct map_result *r = &map_results[i];
+
+	rec_num(o, "window_bytes", "%.0f", r->len);
+	rec_bool(o, "prefault", r->prefault);
+	rec_num(o, "mmap_us", "%.2f", r->mmap_us);
+	rec_num(o, "first_touch_us", "%.2f", r->touch_us);
+	rec_num(o, "munmap_us", "%.2f", r->munmap_us);
+}
+
+static void put_headline(struct rec *o, int i)
+{
+	const struct headline *h = &heads[i];
+
+	rec_str(o, "name", h->name);
+	rec_num(o, "value", "%.3f", h->value);
+	rec_num(o, "target", "%.2f", h->target);
+	rec_bool(o, "at_least", h->at_least);
+	rec_bool(o, "met", head_ok(h));
+}
+
+typedef void (*put_fn)(struct rec *o, int i);
+
+static void csv_line(struct rec *o, put_fn put, int i)
+{
+	o->fields = 0;
+	put(o, i);
+	fputc('\n', o->f);
+}
+
+/* @dir/@name: a header named by record 0's fields, then @n rows. */
+static int write_csv(const char *dir, const char *name, put_fn put, int n)
+{
+	struct rec o = { .mode = REC_CSV_HEAD };
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	o.f = fopen(path, "we");
+	if (!o.f)
+		return -errno;
+	if (n)
+		csv_line(&o, put, 0);
+	o.mode = REC_CSV;
+	for (int i = 0; i < n; i++)
+		csv_line(&o, put, i);
+	return fclose(o.f) ? -errno : 0;
+}
+
+/* "key": [ one object per record ] inside the open JSON document. */
+static void write_json_array(FILE *f, const char *key, put_fn put, int n,
+			     bool last)
+{
+	struct rec o = { .f = f, .mode = REC_JSON };
+
+	fprintf(f, "  \"%s\": [\n", key);
+	for (int i = 0; i < n; i++) {
+		o.fields = 0;
+		fputs("    ", f);
+		put(&o, i);
+		fprintf(f, "}%s\n", i + 1 < n ? "," : "");
+	}
+	fprintf(f, "  ]%s\n", last ? "" : ",");
 }
 
 static int write_outputs(struct bench *b, const char *dir)
@@ -1083,6 +1251,7 @@ static int write_outputs(struct bench *b, const char *dir)
 	const char *cpu_arg = getenv("PINIO_BENCH_CPU");
 	struct utsname u;
 	FILE *f;
+	int ret;
 
 	uname(&u);
 	read_line("/proc/cpuinfo", "model name", model, sizeof(model));
@@ -1091,58 +1260,16 @@ static int write_outputs(struct bench *b, const char *dir)
 	read_line("/proc/cmdline", NULL, cmdline, sizeof(cmdline));
 	read_line(ASYNC_MIN_PARAM, NULL, async_min, sizeof(async_min));
 
-	snprintf(path, sizeof(path), "%s/bench.csv", dir);
-	f = fopen(path, "we");
-	if (!f)
-		return -errno;
-	fprintf(f, "bounce,path_id,path,dir,size,qd,ops_per_s,mb_per_s,cpu_s_per_gb,x_vs_read_write,x_vs_uring_fixed\n");
-	for (int i = 0; i < nr_results; i++) {
-		const struct result *r = &results[i];
-
-		fprintf(f, "%d,%d,%s,%s,%zu,%d,%.1f,%.2f,%.4f,%.3f,%.3f\n",
-			r->bounce, r->path->id, r->path->name,
-			r->write ? "write" : "read", r->size, r->qd, r->ops_s,
-			r->mb_s, r->cpu_s_gb,
-			ratio(r, find(r->bounce, 1, r->write, r->size, 1)),
-			ratio(r, find(r->bounce, 3, r->write, r->size, r->qd)));
-	}
-	fclose(f);
-
-	snprintf(path, sizeof(path), "%s/register.csv", dir);
-	f = fopen(path, "we");
-	if (!f)
-		return -errno;
-	fprintf(f, "size_mib,thp,anon_huge_kib,pinio_reg_ns_per_page,uring_reg_ns_per_page,pinio_unreg_ns_per_page,uring_unreg_ns_per_page,x_pinio_vs_uring\n");
-	for (int i = 0; i < nr_reg_results; i++) {
-		const struct reg_result *r = &reg_results[i];
-
-		fprintf(f, "%zu,%d,%ld,%.1f,%.1f,%.1f,%.1f,%.3f\n", r->mib,
-			r->thp, r->thp_kib, r->pinio_ns_page, r->uring_ns_page,
-			r->pinio_unreg_ns_page, r->uring_unreg_ns_page,
-			r->uring_ns_page > 0 ? r->pinio_ns_page / r->uring_ns_page : 0);
-	}
-	fclose(f);
-
-	snprintf(path, sizeof(path), "%s/mmap.csv", dir);
-	f = fopen(path, "we");
-	if (!f)
-		return -errno;
-	fprintf(f, "window_bytes,prefault,mmap_us,first_touch_us,munmap_us\n");
-	for (int i = 0; i < nr_map_results; i++)
-		fprintf(f, "%zu,%d,%.2f,%.2f,%.2f\n", map_results[i].len,
-			map_results[i].prefault, map_results[i].mmap_us,
-			map_results[i].touch_us, map_results[i].munmap_us);
-	fclose(f);
-
-	snprintf(path, sizeof(path), "%s/headline.csv", dir);
-	f = fopen(path, "we");
-	if (!f)
-		return -errno;
-	fprintf(f, "name,value,target,met\n");
-	for (int i = 0; i < nr_heads; i++)
-		fprintf(f, "\"%s\",%.3f,%.2f,%d\n", heads[i].name,
-			heads[i].value, heads[i].target, head_ok(&heads[i]));
-	fclose(f);
+	ret = write_csv(dir, "bench.csv", put_result, nr_results);
+	if (!ret)
+		ret = write_csv(dir, "register.csv", put_registration,
+				nr_reg_results);
+	if (!ret)
+		ret = write_csv(dir, "mmap.csv", put_mapping, nr_map_results);
+	if (!ret)
+		ret = write_csv(dir, "headline.csv", put_headline, nr_heads);
+	if (ret)
+		return ret;
 
 	snprintf(path, sizeof(path), "%s/bench.json", dir);
 	f = fopen(path, "we");
@@ -1165,55 +1292,16 @@ static int write_outputs(struct bench *b, const char *dir)
 	fprintf(f, "    \"ms_per_rep\": %.0f,\n    \"reps\": %d,\n    \"quick\": %s,\n",
 		b->ms, b->reps, b->quick ? "true" : "false");
 	json_str(f, "note", "medians of reps after warm-up; absolute figures under QEMU TCG are not hardware figures, read the ratios; cpu_s_per_gb is the benchmark process's own CPU time (getrusage), so work done in pinio's workqueue for large uring_cmd transfers is not in it", false);
-	fprintf(f, "  },\n  \"results\": [\n");
-	for (int i = 0; i < nr_results; i++) {
-		const struct result *r = &results[i];
-
-		fprintf(f, "    {\"bounce\": %d, \"path_id\": %d, \"path\": \"%s\", \"dir\": \"%s\", \"size\": %zu, \"qd\": %d, \"ops_per_s\": %.1f, \"mb_per_s\": %.2f, \"cpu_s_per_gb\": %.4f, \"x_vs_read_write\": %.3f, \"x_vs_uring_fixed\": %.3f}%s\n",
-			r->bounce, r->path->id, r->path->name,
-			r->write ? "write" : "read", r->size, r->qd, r->ops_s,
-			r->mb_s, r->cpu_s_gb,
-			ratio(r, find(r->bounce, 1, r->write, r->size, 1)),
-			ratio(r, find(r->bounce, 3, r->write, r->size, r->qd)),
-			i + 1 < nr_results ? "," : "");
-	}
-	fprintf(f, "  ],\n  \"registration\": [\n");
-	for (int i = 0; i < nr_reg_results; i++) {
-		const struct reg_result *r = &reg_results[i];
-
-		fprintf(f, "    {\"size_mib\": %zu, \"thp\": %s, \"anon_huge_kib\": %ld, \"pinio_reg_ns_per_page\": %.1f, \"uring_reg_ns_per_page\": %.1f, \"pinio_unreg_ns_per_page\": %.1f, \"uring_unreg_ns_per_page\": %.1f}%s\n",
-			r->mib, r->thp ? "true" : "false", r->thp_kib,
-			r->pinio_ns_page, r->uring_ns_page,
-			r->pinio_unreg_ns_page, r->uring_unreg_ns_page,
-			i + 1 < nr_reg_results ? "," : "");
-	}
-	fprintf(f, "  ],\n  \"per_call_registration\": [\n");
-	for (int i = 0; i < nr_backing_results; i++) {
-		const struct backing_result *r = &backing_results[i];
-
-		fprintf(f, "    {\"size\": %u, \"thp\": %s, \"anon_huge_kib\": %ld, \"dir\": \"%s\", \"pre_registered_ops_per_s\": %.1f, \"register_per_call_ops_per_s\": %.1f}%s\n",
-			MIB, r->thp ? "true" : "false", r->thp_kib,
-			r->write ? "write" : "read", r->pre_ops_s, r->reg_ops_s,
-			i + 1 < nr_backing_results ? "," : "");
-	}
-	fprintf(f, "  ],\n  \"mapping\": [\n");
-	for (int i = 0; i < nr_map_results; i++)
-		fprintf(f, "    {\"window_bytes\": %zu, \"prefault\": %s, \"mmap_us\": %.2f, \"first_touch_us\": %.2f, \"munmap_us\": %.2f}%s\n",
-			map_results[i].len,
-			map_results[i].prefault ? "true" : "false",
-			map_results[i].mmap_us, map_results[i].touch_us,
-			map_results[i].munmap_us,
-			i + 1 < nr_map_results ? "," : "");
-	fprintf(f, "  ],\n  \"headline\": [\n");
-	for (int i = 0; i < nr_heads; i++)
-		fprintf(f, "    {\"name\": \"%s\", \"value\": %.3f, \"target\": %.2f, \"at_least\": %s, \"met\": %s}%s\n",
-			heads[i].name, heads[i].value, heads[i].target,
-			heads[i].at_least ? "true" : "false",
-			head_ok(&heads[i]) ? "true" : "false",
-			i + 1 < nr_heads ? "," : "");
-	fprintf(f, "  ]\n}\n");
-	fclose(f);
-	return 0;
+	fprintf(f, "  },\n");
+	write_json_array(f, "results", put_result, nr_results, false);
+	write_json_array(f, "registration", put_registration, nr_reg_results,
+			 false);
+	write_json_array(f, "per_call_registration", put_backing,
+			 nr_backing_results, false);
+	write_json_array(f, "mapping", put_mapping, nr_map_results, false);
+	write_json_array(f, "headline", put_headline, nr_heads, true);
+	fprintf(f, "}\n");
+	return fclose(f) ? -errno : 0;
 }
 
 /* ---- profile: where one 4 KiB operation's time goes (ftrace) ---- */
