@@ -93,7 +93,6 @@ FIXTURE(fault) {
 	struct pin_snap base;
 	int64_t pins0;
 	bool have_slab, have_page, have_usercopy, have_function;
-	unsigned long injected;
 };
 
 static void attrs_reset(void)
@@ -259,14 +258,21 @@ static void __check_errno(struct __test_metadata *_metadata,
 			return;						\
 	} while (0)
 
-/* What each injected run returned, one letter per fault site. */
+/*
+ * What each injected run returned, one letter per fault site, and how many
+ * sites fired and how many of them surfaced as errors; done_msg() reports
+ * and resets them.
+ */
 static char trace[200];
-static unsigned int ntrace;
+static unsigned int ntrace, nsites, nerrors;
 
+/* Record a run whose fault fired: it returned @ret (>= 0, or -errno). */
 static void note(long ret)
 {
 	char c;
 
+	nsites++;
+	nerrors += ret < 0;
 	switch (ret >= 0 ? 0 : (int)-ret) {
 	case 0: c = '.'; break;		/* absorbed: the call succeeded */
 	case ENOMEM: c = 'M'; break;
@@ -280,16 +286,14 @@ static void note(long ret)
 	trace[ntrace] = 0;
 }
 
-static void done_msg(FIXTURE_DATA(fault) *self, const char *what,
-		     unsigned int sites, unsigned int errors)
+static void done_msg(const char *what)
 {
 	printf("# %s: %u fault sites failed in turn, %u surfaced as errors "
 	       "(M ENOMEM, F EFAULT), the rest absorbed (.): %s\n", what,
-	       sites, errors, trace);
+	       nsites, nerrors, trace);
 	fflush(stdout);
-	ntrace = 0;
+	ntrace = nsites = nerrors = 0;
 	trace[0] = 0;
-	self->injected += sites;
 }
 
 /* Memory for a registration: @kind 0 anon, 1 THP, 2 memfd, 3 hugetlb. */
@@ -343,7 +347,7 @@ static void register_nth(struct __test_metadata *_metadata,
 			 int kind, size_t len, size_t touch, uint32_t flags)
 {
 	static const int errs[] = PINIO_ERRS_REGISTER;
-	unsigned int n, errors = 0, sites = 0;
+	unsigned int n;
 	uint64_t pages = len / self->ps;
 	struct tbuf b;
 	uint32_t h;
@@ -371,11 +375,9 @@ static void register_nth(struct __test_metadata *_metadata,
 			tbuf_free(&b);
 			break;
 		}
-		sites++;
 		note(ret);
 		CHECK_ERRNO(what, n, ret, errs);
 		if (ret) {
-			errors++;
 			CHECK_CLEAN(what, n, 0, 0);
 		} else {
 			/* Absorbed (GUP retried, vmalloc fell back): fine. */
@@ -389,7 +391,7 @@ static void register_nth(struct __test_metadata *_metadata,
 			n += 6 - n % 7;
 	}
 	ASSERT_LT(n, MAX_NTH);
-	done_msg(self, what, sites, errors);
+	done_msg(what);
 }
 
 /* The pin path: its own allocations and every fault-in allocation. */
@@ -420,7 +422,7 @@ TEST_F_TIMEOUT(fault, register_thp_memfd_hugetlb, 1200)
 TEST_F(fault, open_and_bounce)
 {
 	static const int errs[] = PINIO_ERRS_OPEN;
-	unsigned int n, errors = 0, sites = 0;
+	unsigned int n;
 	uint64_t old = 0;
 	int bounce, fd;
 
@@ -436,24 +438,21 @@ TEST_F(fault, open_and_bounce)
 				close(fd);
 				break;
 			}
-			sites++;
 			note(fd);
 			CHECK_ERRNO("open", n, fd, errs);
 			if (fd >= 0)
 				close(fd);
-			else
-				errors++;
 		}
 	}
 	ASSERT_OK(pinio_set_bounce((int)old));
 	CHECK_CLEAN("open", n, 0, 0);
-	done_msg(self, "open (bounce 0 and 1)", sites, errors);
+	done_msg("open (bounce 0 and 1)");
 }
 
 /* UNREGISTER, READ, WRITE, INFO: only their user copies can fail. */
 TEST_F(fault, small_ioctls)
 {
-	unsigned int n, sites = 0, errors = 0;
+	unsigned int n;
 	size_t ps = self->ps;
 	struct pinio_info info;
 	struct tbuf b;
@@ -477,9 +476,7 @@ TEST_F(fault, small_ioctls)
 			ASSERT_DEV_PATTERN(self->fd, 0, 4 * ps, 0xe00 + n);
 			break;
 		}
-		sites++;
 		note(ret);
-		errors += !!ret;
 		CHECK_ERRNO("WRITE", n, ret, ((const int[])PINIO_ERRS_XFER));
 		if (ret)
 			ASSERT_DEV_PATTERN(self->fd, 0, 4 * ps, 0xf00 + n);
@@ -492,9 +489,7 @@ TEST_F(fault, small_ioctls)
 			ASSERT_OK(ret);
 			break;
 		}
-		sites++;
 		note(ret);
-		errors += !!ret;
 		CHECK_ERRNO("READ", n, ret, ((const int[])PINIO_ERRS_XFER));
 		if (ret)
 			ASSERT_FILLED(b.p, 4 * ps, 0);
@@ -506,9 +501,7 @@ TEST_F(fault, small_ioctls)
 			ASSERT_OK(ret);
 			break;
 		}
-		sites++;
 		note(ret);
-		errors += !!ret;
 		CHECK_ERRNO("INFO", n, ret, ((const int[])PINIO_ERRS_INFO));
 	}
 	for (n = 1; n < 64; n++) {
@@ -518,9 +511,7 @@ TEST_F(fault, small_ioctls)
 			ASSERT_OK(ret);
 			break;
 		}
-		sites++;
 		note(ret);
-		errors += !!ret;
 		CHECK_ERRNO("UNREGISTER", n, ret,
 			    ((const int[])PINIO_ERRS_UNREGISTER));
 		/* A failed UNREGISTER left the registration alone. */
@@ -531,14 +522,14 @@ TEST_F(fault, small_ioctls)
 	CHECK_CLEAN("small ioctls", n, 0, 0);
 	tbuf_free(&b);
 	free(chk);
-	done_msg(self, "WRITE, READ, INFO, UNREGISTER", sites, errors);
+	done_msg("WRITE, READ, INFO, UNREGISTER");
 }
 
 /* BATCH: the struct copy, the segment array (memdup_user), completed. */
 TEST_F(fault, batch)
 {
 	static const int errs[] = PINIO_ERRS_BATCH;
-	unsigned int n, sites = 0, errors = 0, i;
+	unsigned int n, i;
 	struct pinio_xfer segs[300];
 	size_t ps = self->ps;
 	uint32_t h = 0, done;
@@ -559,22 +550,20 @@ TEST_F(fault, batch)
 			ASSERT_EQ(ARRAY_SIZE(segs), done);
 			break;
 		}
-		sites++;
 		note(ret);
-		errors += !!ret;
 		CHECK_ERRNO("BATCH", n, ret, errs);
 	}
 	ASSERT_OK(pinio_unregister(self->fd, h));
 	CHECK_CLEAN("BATCH", n, 0, 0);
 	tbuf_free(&b);
-	done_msg(self, "BATCH of 300", sites, errors);
+	done_msg("BATCH of 300");
 }
 
 /* Buffered read/write, direct and bounced: short counts or EFAULT. */
 TEST_F(fault, buffered)
 {
 	static const int errs[] = PINIO_ERRS_BUFFERED;
-	unsigned int n, sites = 0, errors = 0;
+	unsigned int n;
 	size_t len = 600 * KiB;
 	uint64_t old = 0;
 	uint8_t *buf;
@@ -598,9 +587,7 @@ TEST_F(fault, buffered)
 					ASSERT_EQ((long)len, ret);
 					break;
 				}
-				sites++;
 				note(ret);
-				errors += ret < 0;
 				CHECK_ERRNO(w ? "pwrite" : "pread", n, ret, errs);
 				ASSERT_GE((long)len, ret);
 			}
@@ -610,14 +597,13 @@ TEST_F(fault, buffered)
 	ASSERT_OK(pinio_set_bounce((int)old));
 	free(buf);
 	CHECK_CLEAN("buffered", n, 0, 0);
-	done_msg(self, "pread/pwrite (bounce 0 and 1)", sites, errors);
+	done_msg("pread/pwrite (bounce 0 and 1)");
 }
 
 /* READs of @len through @r, the n-th fault site failing for n = 1, 2, ... */
 static void uring_nth(struct __test_metadata *_metadata,
 		      FIXTURE_DATA(fault) *self, struct hring *r, uint32_t h,
-		      void *buf, size_t len, bool fixed, unsigned int *sites,
-		      unsigned int *errors)
+		      void *buf, size_t len, bool fixed)
 {
 	static const int errs[] = PINIO_ERRS_URING;
 	unsigned int n;
@@ -637,9 +623,7 @@ static void uring_nth(struct __test_metadata *_metadata,
 			ASSERT_EQ((int)len, ret);
 			return;
 		}
-		(*sites)++;
 		note(ret);
-		*errors += ret < 0;
 		CHECK_ERRNO("uring_cmd", n, ret, errs);
 		/* The work item is optional: never an error. */
 		ASSERT_EQ((int)len, ret);
@@ -653,7 +637,6 @@ static void uring_nth(struct __test_metadata *_metadata,
  */
 TEST_F(fault, uring_cmd)
 {
-	unsigned int sites = 0, errors = 0;
 	size_t len = 512 * KiB;
 	char path[] = PINIO_SYSFS_PARAMS "uring_async_min", v[32];
 	struct hring r;
@@ -678,8 +661,7 @@ TEST_F(fault, uring_cmd)
 		if (knob)
 			ASSERT_OK(write_sysfs_str(path, async ? "1" : "0"));
 		for (fixed = 0; fixed <= 1; fixed++) {
-			uring_nth(_metadata, self, &r, h, b.p, len, fixed,
-				  &sites, &errors);
+			uring_nth(_metadata, self, &r, h, b.p, len, fixed);
 			if (_metadata->exit_code)
 				break;
 		}
@@ -701,15 +683,14 @@ TEST_F(fault, uring_cmd)
 			usleep(50000);
 		s.vmpin_kb == self->base.vmpin_kb;
 	}));
-	done_msg(self, "uring_cmd, handle and fixed, inline and workqueue",
-		 sites, errors);
+	done_msg("uring_cmd, handle and fixed, inline and workqueue");
 }
 
 /* mmap of the store, on demand and prefaulted. */
 TEST_F(fault, mmap_store)
 {
 	static const int errs[] = PINIO_ERRS_MMAP;
-	unsigned int n, sites = 0, errors = 0;
+	unsigned int n;
 	size_t len = 64 * self->ps;
 	char path[] = PINIO_SYSFS_PARAMS "mmap_prefault";
 	uint64_t old = 0;
@@ -734,24 +715,21 @@ TEST_F(fault, mmap_store)
 				munmap(p, len);
 				break;
 			}
-			sites++;
 			note(ret);
 			CHECK_ERRNO("mmap", n, ret, errs);
 			if (p != MAP_FAILED)
 				munmap(p, len);
-			else
-				errors++;
 		}
 	}
 	ASSERT_OK(write_sysfs_str(path, old ? "1" : "0"));
-	done_msg(self, "mmap (on demand, prefault)", sites, errors);
+	done_msg("mmap (on demand, prefault)");
 }
 
 /* The debugfs kcopy trigger: its per-open result and its vmalloc. */
 TEST_F(fault, debugfs_kcopy)
 {
 	static const int errs[] = { ENOMEM, EFAULT, EINTR, 0 };
-	unsigned int n, sites = 0, errors = 0;
+	unsigned int n;
 	const char *cmd = "read 65536 2";
 	long ret;
 	int fd;
@@ -770,12 +748,10 @@ TEST_F(fault, debugfs_kcopy)
 			ASSERT_EQ((long)strlen(cmd), ret);
 			break;
 		}
-		sites++;
 		note(ret);
-		errors += ret < 0;
 		CHECK_ERRNO("kcopy", n, ret, errs);
 	}
-	done_msg(self, "debugfs kcopy", sites, errors);
+	done_msg("debugfs kcopy");
 }
 
 /* Is the kprobe on @func an ftrace one (its handler runs in task context)? */
@@ -855,8 +831,7 @@ TEST_F(fault, fail_function_pin_path)
 	}
 	dbg_write("fail_function", "inject", "\n");
 	ASSERT_LT(0, fails);
-	done_msg(self, "fail_function on should_fail_alloc_page, REGISTER",
-		 8, (unsigned int)fails);
+	done_msg("fail_function on should_fail_alloc_page, REGISTER");
 }
 
 /* --- random failures in a child: probability, interval, times ------------- */
