@@ -1246,8 +1246,7 @@ static void write_json_array(FILE *f, const char *key, put_fn put, int n,
 
 static int write_outputs(struct bench *b, const char *dir)
 {
-	char path[512], model[256], flags[4096], vendor[128], cmdline[1024],
-	     async_min[32];
+	char path[512], model[256], flags[4096], vendor[128], cmdline[1024];
 	const char *cpu_arg = getenv("PINIO_BENCH_CPU");
 	struct utsname u;
 	FILE *f;
@@ -1258,7 +1257,6 @@ static int write_outputs(struct bench *b, const char *dir)
 	read_line("/proc/cpuinfo", "flags", flags, sizeof(flags));
 	read_line("/sys/class/dmi/id/sys_vendor", NULL, vendor, sizeof(vendor));
 	read_line("/proc/cmdline", NULL, cmdline, sizeof(cmdline));
-	read_line(ASYNC_MIN_PARAM, NULL, async_min, sizeof(async_min));
 
 	ret = write_csv(dir, "bench.csv", put_result, nr_results);
 	if (!ret)
@@ -1283,7 +1281,7 @@ static int write_outputs(struct bench *b, const char *dir)
 	json_str(f, "qemu_cpu", cpu_arg ? cpu_arg : "not under the runner", true);
 	json_str(f, "sys_vendor", vendor, true);
 	json_str(f, "kernel_cmdline", cmdline, true);
-	json_str(f, "uring_async_min", async_min, true);
+	json_str(f, "uring_async_min", b->async_min, true);
 	json_str(f, "ring_setup", RING_SETUP, true);
 	fprintf(f, "    \"hypervisor\": %s,\n",
 		strstr(flags, "hypervisor") ? "true" : "false");
