@@ -41,4 +41,12 @@ static inline void pinio_vm_flags_set(struct vm_area_struct *vma,
 #endif
 }
 
+/*
+ * 6.2 ("mm/gup: reliable R/O long-term pinning in COW mappings") made GUP
+ * break COW itself when it pins a page of a private writable mapping
+ * read-only and long-term; 6.1 pins the zero page or page cache as found.
+ */
+#define PINIO_GUP_UNSHARES_RO_LONGTERM \
+	(KERNEL_VERSION(6, 2, 0) <= LINUX_VERSION_CODE)
+
 #endif /* _PINIO_COMPAT_H */

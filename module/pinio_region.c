@@ -14,6 +14,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include "pinio_compat.h"
 #include "pinio_drv.h"
 
 /* Pages pinned per pin_user_pages_fast() call; we may reschedule between. */
@@ -98,8 +99,8 @@ static bool pinio_pages_need_dirty_tracking(struct page **pages,
  * using. In a private writable mapping 6.1's GUP pins the shared zero page
  * or a page-cache page as it finds them, and the process's next write COWs
  * its memory away from the device, which then keeps reading stale bytes
- * (6.5+ GUP unshares such pages itself). Anonymous pages are safe; anything
- * else sends us down pinio_unshare_range().
+ * (newer GUP unshares such pages itself). Anonymous pages are safe; anything
+ * else may send us down pinio_cow_parts().
  */
 static bool pinio_pages_all_anon(struct page **pages, unsigned long nr_pages)
 {
@@ -112,14 +113,18 @@ static bool pinio_pages_all_anon(struct page **pages, unsigned long nr_pages)
 }
 
 /*
- * Fault the private writable parts of [start, end) in for writing: that
- * breaks COW without changing a byte, leaving anonymous pages to pin.
- * Shared and read-only mappings are left alone: nothing can COW there.
+ * Find the private writable parts of [start, end), where a page can still
+ * be COWed away from a read-only pin, and with @unshare fault each in for
+ * writing: that breaks COW without changing a byte, leaving anonymous
+ * pages to pin. Returns whether there was any such part. Shared and
+ * read-only mappings are left alone: nothing can COW there.
  */
-static void pinio_unshare_range(unsigned long start, unsigned long end)
+static bool pinio_cow_parts(unsigned long start, unsigned long end,
+			    bool unshare)
 {
 	struct mm_struct *mm = current->mm;
 	unsigned long addr = start;
+	bool found = false;
 
 	while (addr < end) {
 		struct vm_area_struct *vma;
@@ -127,22 +132,43 @@ static void pinio_unshare_range(unsigned long start, unsigned long end)
 		bool cow;
 
 		if (mmap_read_lock_killable(mm))
-			return;
+			return found;
 		vma = find_vma(mm, addr);
 		if (!vma || vma->vm_start >= end) {
 			mmap_read_unlock(mm);
-			return;
+			return found;
 		}
 		from = max(addr, vma->vm_start);
 		to = min(end, vma->vm_end);
 		cow = (vma->vm_flags & (VM_SHARED | VM_WRITE)) == VM_WRITE;
 		mmap_read_unlock(mm);
 
-		if (cow)
+		if (cow) {
+			if (!unshare)
+				return true;
+			found = true;
 			fault_in_safe_writeable((const char __user *)from,
 						to - from);
+		}
 		addr = to;
 	}
+	return found;
+}
+
+/*
+ * Does a read-only pin of these pages need the unpin, unshare and pin again
+ * of pinio_buf_create()? Only where GUP leaves COW to us, some pinned page
+ * is not anonymous, and some part of the range is a COW mapping: shmem,
+ * memfd, the store's own window and read-only page cache are pinned once.
+ */
+static bool pinio_ro_pin_needs_unshare(struct pinio_buf *buf,
+				       unsigned long start)
+{
+	if (PINIO_GUP_UNSHARES_RO_LONGTERM)
+		return false;
+	if (pinio_pages_all_anon(buf->pages, buf->nr_pages))
+		return false;
+	return pinio_cow_parts(start, start + buf->nr_pages * PAGE_SIZE, false);
 }
 
 /*
@@ -231,9 +257,9 @@ static struct pinio_buf *pinio_buf_create(u64 addr, u64 len, u32 flags)
 	if (ret)
 		goto uncharge;
 	if (!(flags & PINIO_REG_DEV_TO_USER) &&
-	    !pinio_pages_all_anon(buf->pages, buf->nr_pages)) {
+	    pinio_ro_pin_needs_unshare(buf, start)) {
 		unpin_user_pages(buf->pages, buf->nr_pages);
-		pinio_unshare_range(start, start + buf->nr_pages * PAGE_SIZE);
+		pinio_cow_parts(start, start + buf->nr_pages * PAGE_SIZE, true);
 		ret = pinio_pin_pages(buf, start);
 		if (ret)
 			goto uncharge;

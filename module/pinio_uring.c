@@ -132,6 +132,22 @@ static void pinio_uring_work_fn(struct work_struct *work)
 	io_uring_cmd_complete_in_task(ioucmd, pinio_uring_complete);
 }
 
+/*
+ * Post the CQE of a command that finished during its issue, and tell
+ * io_uring it is queued. Returning the result instead works only on newer
+ * kernels: 6.1's io_uring_cmd() hands a non-negative ->uring_cmd() return
+ * back to io_issue_sqe() as if it were an error code, so an inline issue
+ * fails the request (cancelling its links) and io-wq, which only completes
+ * negative codes, drops it and the command never completes. This is the
+ * ublk pattern, correct on every kernel.
+ */
+static int pinio_uring_done_at_issue(struct io_uring_cmd *ioucmd, int res,
+				     unsigned int issue_flags)
+{
+	io_uring_cmd_done(ioucmd, res, 0, issue_flags);
+	return -EIOCBQUEUED;
+}
+
 int pinio_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 {
 	struct pinio_uring_req req = {};
@@ -141,21 +157,24 @@ int pinio_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 
 	/* struct pinio_uring_cmd does not fit in a 64-byte SQE. */
 	if (!(issue_flags & IO_URING_F_SQE128))
-		return -EOPNOTSUPP;
+		return pinio_uring_done_at_issue(ioucmd, -EOPNOTSUPP,
+						 issue_flags);
 
 	ret = pinio_uring_prepare(ioucmd, &req);
 	if (ret)
-		return ret;
+		return pinio_uring_done_at_issue(ioucmd, ret, issue_flags);
 
 	async_min = READ_ONCE(uring_async_min);
 	if (!async_min || req.x.len < async_min)
-		return pinio_uring_run(&req);
+		return pinio_uring_done_at_issue(ioucmd, pinio_uring_run(&req),
+						 issue_flags);
 
 	/* A non-blocking issue must not wait for reclaim either. */
 	w = kmalloc(sizeof(*w), issue_flags & IO_URING_F_NONBLOCK ?
 		    GFP_NOWAIT : GFP_KERNEL);
-	if (!w)
-		return pinio_uring_run(&req);	/* slower, but never fails */
+	if (!w)		/* slower, but never fails */
+		return pinio_uring_done_at_issue(ioucmd, pinio_uring_run(&req),
+						 issue_flags);
 	w->ioucmd = ioucmd;
 	w->req = req;
 	INIT_WORK(&w->work, pinio_uring_work_fn);
