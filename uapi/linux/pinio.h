@@ -9,6 +9,12 @@
  * process's page tables. The classic buffered path (read/write/pread/pwrite/
  * readv/writev and lseek on the same file) works beside it.
  *
+ * The device store is the driver's RAM unless the open file has a block
+ * device or regular file attached (PINIO_IOC_ATTACH): then every path of
+ * that open file works on the attached store instead, and direct transfers
+ * hand the pinned pages to the kernel's direct-I/O engine, so the device
+ * DMAs straight into or out of them and the CPU copies nothing.
+ *
  * Every structure is made of __u32/__u64 fields with explicit padding; user
  * pointers travel as __u64. Reserved fields and unknown flag bits must be
  * zero, otherwise the ioctl fails with -EINVAL. Unknown commands fail with
@@ -39,16 +45,29 @@
 #define PINIO_FEAT_NOWAIT	_BITULL(4)	/* buffered path honours RWF_NOWAIT */
 #define PINIO_FEAT_URING_CMD	_BITULL(5)	/* IORING_OP_URING_CMD, see below */
 #define PINIO_FEAT_MMAP		_BITULL(6)	/* mmap() of the store, see below */
+#define PINIO_FEAT_ATTACH	_BITULL(7)	/* PINIO_IOC_ATTACH, _DETACH, _FLUSH */
+
+/* What pinio_info.store says this open file's store is. */
+#define PINIO_STORE_RAM		0	/* the driver's RAM (the default) */
+#define PINIO_STORE_BDEV	1	/* an attached block device */
+#define PINIO_STORE_FILE	2	/* an attached regular file */
 
 /**
  * struct pinio_info - what PINIO_IOC_INFO reports
  * @abi_version: PINIO_ABI_VERSION of the running driver.
  * @page_size: the kernel's PAGE_SIZE.
- * @dev_size: size of the device store in bytes.
+ * @dev_size: size of this open file's store in bytes.
  * @features: PINIO_FEAT_* bits.
  * @max_region_len: largest registration in bytes.
  * @max_regions: live registrations allowed per open file.
  * @max_batch: largest number of segments in one PINIO_IOC_BATCH.
+ * @store: PINIO_STORE_* kind of this open file's store.
+ * @block_size: direct transfers on this store must have their store offset,
+ *	length and offset in every pinned page a multiple of this (the
+ *	logical block size of an attached store; 1 for RAM).
+ * @dma_alignment: the device's DMA alignment in bytes (a power of two,
+ *	at most @block_size; 1 for RAM). Informational: @block_size implies it.
+ * @attach_flags: the PINIO_ATTACH_* flags of the attached store, else 0.
  * @reserved: zero.
  */
 struct pinio_info {
@@ -59,7 +78,11 @@ struct pinio_info {
 	__u64 max_region_len;
 	__u32 max_regions;
 	__u32 max_batch;
-	__u64 reserved[4];
+	__u32 store;
+	__u32 block_size;
+	__u32 dma_alignment;
+	__u32 attach_flags;
+	__u64 reserved[2];
 };
 
 /* Directions a registration allows (pinio_region.flags). */
@@ -133,6 +156,21 @@ struct pinio_batch {
 	__u32 reserved;
 };
 
+/* pinio_attach.flags */
+#define PINIO_ATTACH_WRITE	0x1U	/* allow writes to the attached store */
+
+/**
+ * struct pinio_attach - argument of PINIO_IOC_ATTACH
+ * @fd: an open block device or regular file of the caller's.
+ * @flags: PINIO_ATTACH_* bits.
+ * @reserved: zero.
+ */
+struct pinio_attach {
+	__s32 fd;
+	__u32 flags;
+	__u64 reserved[2];
+};
+
 #define PINIO_IOC_MAGIC		0xB9
 
 /**
@@ -182,9 +220,14 @@ struct pinio_batch {
  * PINIO_IOC_READ - copy device store -> registered buffer
  *
  * Errors: -EINVAL (len 0, op or reserved bits set, device range outside the
- * store), -ERANGE (buffer range outside the registration), -ENOENT (no
- * such handle), -EACCES (registered without PINIO_REG_DEV_TO_USER),
- * -EFAULT (bad argument pointer), -EINTR (fatal signal; part may be done).
+ * store, or on an attached store an offset or length that breaks the
+ * block_size rule of struct pinio_info), -ERANGE (buffer range outside
+ * the registration), -ENOENT (no such handle), -EACCES (registered
+ * without PINIO_REG_DEV_TO_USER), -EFAULT (bad argument pointer), -EINTR
+ * (fatal signal; part may be done). On an attached store the device's own
+ * errors come back as they are: -EIO, -ENODATA (an NVMe media error),
+ * -ENOSPC and the like; what the failed transfer's range holds is then
+ * undefined, and nothing stays pinned or charged beyond the registration.
  */
 #define PINIO_IOC_READ		_IOW(PINIO_IOC_MAGIC, 0x03, struct pinio_xfer)
 
@@ -192,7 +235,9 @@ struct pinio_batch {
  * PINIO_IOC_WRITE - copy registered buffer -> device store
  *
  * Errors: as PINIO_IOC_READ, with -EACCES when the registration lacks
- * PINIO_REG_USER_TO_DEV.
+ * PINIO_REG_USER_TO_DEV, and -EBADF when the store was attached without
+ * PINIO_ATTACH_WRITE. A completed write to an attached store is in the
+ * device (or the file), not necessarily durable: see PINIO_IOC_FLUSH.
  */
 #define PINIO_IOC_WRITE		_IOW(PINIO_IOC_MAGIC, 0x04, struct pinio_xfer)
 
@@ -210,12 +255,60 @@ struct pinio_batch {
  */
 #define PINIO_IOC_BATCH		_IOWR(PINIO_IOC_MAGIC, 0x05, struct pinio_batch)
 
+/**
+ * PINIO_IOC_ATTACH - make a block device or regular file this file's store
+ *
+ * Binds the file behind @fd to this open /dev/pinio file only: other opens
+ * of /dev/pinio keep their own store, and the caller's right to open the
+ * file is the whole permission check. The driver keeps its own reference,
+ * so @fd may be closed afterwards. The store's size is the device's, or the
+ * regular file's at attach time, rounded down to its logical block size; a
+ * regular file should be preallocated (fallocate) to that size so direct
+ * writes neither extend it nor fall back to a buffered copy. Registrations
+ * are not affected: they belong to the process's memory, not to a store.
+ *
+ * Errors: -EINVAL (flags or reserved set, @fd opened with O_APPEND, or an
+ * empty store), -EBADF (@fd not open, O_PATH, not open for reading, or not
+ * open for writing with PINIO_ATTACH_WRITE), -ELOOP (@fd is a /dev/pinio
+ * file), -ENOTBLK (neither a block device nor a regular file: pipes,
+ * sockets, character devices, directories), -EOPNOTSUPP (the file cannot do
+ * direct I/O, or its filesystem would turn direct I/O into a buffered copy),
+ * -EBUSY (a store is attached already), -EFAULT.
+ */
+#define PINIO_IOC_ATTACH	_IOW(PINIO_IOC_MAGIC, 0x06, struct pinio_attach)
+
+/**
+ * PINIO_IOC_DETACH - go back to the RAM store
+ *
+ * Transfers in flight finish against the detached store first, with their
+ * pages still pinned; new ones go to RAM. Closing the file detaches too.
+ *
+ * Errors: -ENXIO (no store attached).
+ */
+#define PINIO_IOC_DETACH	_IO(PINIO_IOC_MAGIC, 0x07)
+
+/**
+ * PINIO_IOC_FLUSH - make every completed write to the attached store durable
+ *
+ * Returns once everything written to the store before the call (by direct
+ * transfers, io_uring commands or write()) survives a power failure:
+ * fdatasync() of the regular file, or a cache flush of the block device.
+ *
+ * Errors: -ENXIO (no store attached: RAM is never durable), -EBADF
+ * (attached without PINIO_ATTACH_WRITE), and the device's: -EIO, -ENODATA.
+ */
+#define PINIO_IOC_FLUSH		_IO(PINIO_IOC_MAGIC, 0x08)
+
 /*
  * mmap: a MAP_SHARED mapping of /dev/pinio at a page-aligned offset shows
  * that window of the device store, coherent with the buffered and direct
  * paths. MAP_PRIVATE fails with -EINVAL, a window reaching past the store
  * with -ENXIO; mremap() cannot grow a mapping. The store outlives every
  * mapping, so closing the file with a mapping alive is fine.
+ *
+ * On an attached store the mapping is the attached file's own (its page
+ * cache, as mmap() of that file would give), so it stays valid after a
+ * detach; PROT_WRITE needs PINIO_ATTACH_WRITE (else -EACCES).
  */
 
 /*
@@ -237,6 +330,11 @@ struct pinio_batch {
  * an unknown cmd_op. A transfer takes its reference on the registration at
  * submission, so unregistering or closing the ring with commands in flight
  * is safe: they complete.
+ *
+ * On an attached store a command is the device's I/O: it is submitted at
+ * issue and its CQE is posted when the device completes it, so a ring's
+ * queue depth is the device's. PINIO_URING_CMD_FLUSH is PINIO_IOC_FLUSH
+ * (all fields of its payload zero, res 0 on success).
  */
 /**
  * struct pinio_uring_cmd - payload of a pinio IORING_OP_URING_CMD
@@ -259,5 +357,6 @@ struct pinio_uring_cmd {
 
 #define PINIO_URING_CMD_READ	_IOW(PINIO_IOC_MAGIC, 0x10, struct pinio_uring_cmd)
 #define PINIO_URING_CMD_WRITE	_IOW(PINIO_IOC_MAGIC, 0x11, struct pinio_uring_cmd)
+#define PINIO_URING_CMD_FLUSH	_IOW(PINIO_IOC_MAGIC, 0x12, struct pinio_uring_cmd)
 
 #endif /* _UAPI_LINUX_PINIO_H */
