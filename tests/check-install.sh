@@ -43,7 +43,10 @@ check() {
 export PKG_CONFIG_SYSROOT_DIR=$stage
 export PKG_CONFIG_PATH=$lib/pkgconfig
 
-files="usr/bin/pinio usr/lib/libpinio.so.1.0.0 usr/lib/libpinio.a
+# The library's version (userspace/lib/Makefile) names its real file.
+libversion=$(sed -n 's/^VERSION[[:space:]]*:= *//p' "$top/userspace/lib/Makefile")
+real=libpinio.so.$libversion
+files="usr/bin/pinio usr/lib/$real usr/lib/libpinio.a
 usr/include/pinio/pinio.h usr/include/pinio/pinio_uring.h
 usr/include/linux/pinio.h usr/lib/pkgconfig/libpinio.pc
 usr/lib/pkgconfig/libpinio-uring.pc usr/share/man/man1/pinio.1
@@ -57,10 +60,10 @@ check "files in place${missing:+ (missing:$missing)}" test -z "$missing"
 stray=$(cd "$stage" && find . -type f ! -path './usr/*')
 check "nothing outside /usr${stray:+ ($stray)}" test -z "$stray"
 
-check "libpinio.so -> libpinio.so.1 -> libpinio.so.1.0.0" \
+check "libpinio.so -> libpinio.so.1 -> $real" \
 	test "$(readlink "$lib/libpinio.so")" = libpinio.so.1 -a \
-	"$(readlink "$lib/libpinio.so.1")" = libpinio.so.1.0.0
-soname=$(readelf -d "$lib/libpinio.so.1.0.0" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
+	"$(readlink "$lib/libpinio.so.1")" = "$real"
+soname=$(readelf -d "$lib/$real" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
 check "soname libpinio.so.1 (is '$soname')" test "$soname" = libpinio.so.1
 
 # What the map exports, what the library exports (name@@version), what the
@@ -68,11 +71,16 @@ check "soname libpinio.so.1 (is '$soname')" test "$soname" = libpinio.so.1
 sed -n '/global:/,/local:/s/^[[:space:]]*\(pinio_[a-z_]*\);.*/\1/p' \
 	"$top/userspace/lib/libpinio.map" | sort -u >"$tmp/map"
 map=$(cat "$tmp/map")
-readelf --dyn-syms -W "$lib/libpinio.so.1.0.0" |
+# name@@NODE for every symbol of every version node of the map.
+awk '/^LIBPINIO_[0-9.]+ *\{/ { node = $1 }
+     /^[[:space:]]*pinio_[a-z_]*;/ { sub(/^[[:space:]]*/, ""); sub(/;.*/, "");
+				     print $0 "@@" node }' \
+	"$top/userspace/lib/libpinio.map" | sort -u >"$tmp/map_versions"
+readelf --dyn-syms -W "$lib/$real" |
 	awk '$7 != "UND" && $5 == "GLOBAL" && $4 == "FUNC" { print $8 }' |
 	sort -u >"$tmp/dynsyms"
-check "every exported symbol is versioned LIBPINIO_1.0" \
-	test -s "$tmp/dynsyms" -a -z "$(grep -v '@@LIBPINIO_1\.0$' "$tmp/dynsyms")"
+check "every exported symbol carries its libpinio.map node's version" \
+	diff "$tmp/map_versions" "$tmp/dynsyms"
 sed 's/@.*//' "$tmp/dynsyms" | sort -u >"$tmp/exported"
 check "exports are exactly libpinio.map's" diff "$tmp/map" "$tmp/exported"
 grep -o '\bpinio_[a-z_]*(' "$inc/pinio/pinio.h" | tr -d '(' | sort -u >"$tmp/declared"

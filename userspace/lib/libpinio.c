@@ -52,7 +52,19 @@ int pinio_close(int fd)
 
 int pinio_get_info(int fd, struct pinio_info *info)
 {
-	return pinio_ioctl(fd, PINIO_IOC_INFO, info);
+	int ret = pinio_ioctl(fd, PINIO_IOC_INFO, info);
+
+	/*
+	 * A driver older than PINIO_FEAT_ATTACH leaves these zero (they were
+	 * reserved); its only store is RAM, whose rule is 1.
+	 */
+	if (!ret && info->store == PINIO_STORE_RAM) {
+		if (!info->block_size)
+			info->block_size = 1;
+		if (!info->dma_alignment)
+			info->dma_alignment = 1;
+	}
+	return ret;
 }
 
 int pinio_register(int fd, const void *addr, size_t len, uint32_t flags,
@@ -126,6 +138,41 @@ int pinio_batch(int fd, struct pinio_xfer *segs, uint32_t nr,
 	if (completed)
 		*completed = b.completed;
 	return ret;
+}
+
+int pinio_attach(int fd, int store_fd, uint32_t flags)
+{
+	struct pinio_attach a = {
+		.fd = store_fd,
+		.flags = flags,
+	};
+
+	return pinio_ioctl(fd, PINIO_IOC_ATTACH, &a);
+}
+
+int pinio_attach_path(int fd, const char *path, uint32_t flags)
+{
+	int saved = errno;
+	int store_fd, ret;
+
+	store_fd = open(path, (flags & PINIO_ATTACH_WRITE ? O_RDWR : O_RDONLY) |
+			O_CLOEXEC);
+	if (store_fd < 0)
+		return pinio_ret(-1, saved);
+	ret = pinio_attach(fd, store_fd, flags);
+	close(store_fd);	/* the driver holds its own reference */
+	errno = saved;
+	return ret;
+}
+
+int pinio_detach(int fd)
+{
+	return pinio_ioctl(fd, PINIO_IOC_DETACH, NULL);
+}
+
+int pinio_flush(int fd)
+{
+	return pinio_ioctl(fd, PINIO_IOC_FLUSH, NULL);
 }
 
 int64_t pinio_stat(const char *name)

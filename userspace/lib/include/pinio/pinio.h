@@ -45,6 +45,24 @@ void pinio_seg(struct pinio_xfer *seg, uint32_t op, uint32_t handle,
 int pinio_batch(int fd, struct pinio_xfer *segs, uint32_t nr,
 		uint32_t *completed);
 
+/*
+ * The attached store (PINIO_FEAT_ATTACH; LIBPINIO_1.1). Attach the block
+ * device or regular file open as @store_fd (PINIO_ATTACH_* @flags) to this
+ * open file of the device: its transfers then go to that store, which must
+ * then be moved in multiples of pinio_info.block_size. @store_fd may be
+ * closed afterwards.
+ */
+int pinio_attach(int fd, int store_fd, uint32_t flags);
+/*
+ * The same for @path, opened O_RDWR with PINIO_ATTACH_WRITE, else O_RDONLY
+ * (and O_CLOEXEC), and closed again: errors of open(2) come back too.
+ */
+int pinio_attach_path(int fd, const char *path, uint32_t flags);
+/* Back to the RAM store. */
+int pinio_detach(int fd);
+/* Make every completed write to the attached store durable. */
+int pinio_flush(int fd);
+
 /* Read one counter from PINIO_STATS_DIR: value or -errno. */
 int64_t pinio_stat(const char *name);
 

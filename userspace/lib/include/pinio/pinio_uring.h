@@ -88,4 +88,16 @@ static inline void pinio_prep_write_fixed(struct io_uring_sqe *sqe, int fd,
 	pinio_prep_xfer_fixed(sqe, fd, 1, buf_index, addr, dev_offset, len);
 }
 
+/*
+ * PINIO_URING_CMD_FLUSH: PINIO_IOC_FLUSH as a command (PINIO_FEAT_ATTACH).
+ * Its CQE's res is 0 once every write completed before it is durable.
+ */
+static inline void pinio_prep_flush(struct io_uring_sqe *sqe, int fd)
+{
+	struct pinio_uring_cmd cmd;
+
+	memset(&cmd, 0, sizeof(cmd));
+	pinio_prep_cmd(sqe, fd, PINIO_URING_CMD_FLUSH, &cmd, 0, 0);
+}
+
 #endif /* PINIO_PINIO_URING_H */
