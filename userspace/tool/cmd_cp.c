@@ -1,12 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pinio cp [--buffered] [--size N] [--chunk N] SRC DST
+ * pinio cp [--buffered] [--size N] [--chunk N] [--attach PATH [--no-flush]]
+ *	    SRC DST
  *
  * Copies between a file ('-' is stdin or stdout) and the device store; the
  * device side is written dev:OFFSET. By default each chunk goes through a
  * registered buffer (PINIO_IOC_WRITE/READ); --buffered uses pwrite/pread on
  * the device instead. Without --size, a copy to the device takes the whole
  * source and a copy from it runs to the end of the store.
+ *
+ * With --attach PATH the store is that block device or regular file
+ * (PINIO_IOC_ATTACH; read-only for a copy from it): direct transfers are
+ * then the device's own I/O into and out of the pinned buffer, so the
+ * offset and the length must be multiples of its block size. A copy to an
+ * attached store ends with PINIO_IOC_FLUSH (unless --no-flush), so the data
+ * is durable when cp says it is done.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +27,8 @@
 
 struct cp_opts {
 	bool buffered;
+	const char *attach;	/* --attach PATH */
+	int flush;		/* --flush 1, --no-flush 0, else -1 */
 	bool size_given;
 	uint64_t size;
 	uint64_t chunk;
@@ -44,10 +54,11 @@ static void done_line(const struct tool *t, const struct cp_opts *o,
 
 	if (t->quiet)
 		return;
-	fprintf(stderr, "pinio: copied %s (%llu bytes) %s dev:%llu in %.3f s, %.1f MiB/s (%s)\n",
+	fprintf(stderr, "pinio: copied %s (%llu bytes) %s dev:%llu in %.3f s, %.1f MiB/s (%s%s%s)\n",
 		fmt_bytes(bytes, sz, sizeof(sz)), (unsigned long long)bytes,
 		to_dev ? "to" : "from", (unsigned long long)o->off, secs,
-		rate_mib(bytes, secs), o->buffered ? "buffered" : "direct");
+		rate_mib(bytes, secs), o->buffered ? "buffered" : "direct",
+		o->attach ? ", attached " : "", o->attach ? o->attach : "");
 }
 
 /* Bytes left in a regular file from its current position, or 0. */
@@ -67,9 +78,37 @@ static uint64_t file_left(int fd)
 static int no_room(const struct dev *d, const struct cp_opts *o)
 {
 	err_msg("%s: %s does not fit at offset %llu: the store holds %llu bytes (%s)",
-		d->path, o->file, (unsigned long long)o->off,
+		dev_store_name(d), o->file, (unsigned long long)o->off,
 		(unsigned long long)d->info.dev_size, strerror(ENOSPC));
+	if (d->info.store == PINIO_STORE_FILE)
+		err_msg("a regular file's store is its size when attached: preallocate it, e.g. 'fallocate -l SIZE %s'",
+			d->store_path);
 	return EXIT_IO;
+}
+
+/* The source ended @n bytes into a chunk, not on a block boundary. */
+static int partial_block(const struct dev *d, const struct cp_opts *o,
+			 uint64_t done, size_t n)
+{
+	uint32_t bs = d->info.block_size;
+
+	return usage_error("cp", "%s ended after %llu bytes, not a multiple of the %u-byte block size of %s (direct transfers on an attached store move whole blocks); the last %zu bytes were not copied",
+			   o->file, (unsigned long long)(done + n), bs,
+			   d->store_path, n % bs);
+}
+
+/* --attach: PINIO_IOC_FLUSH at the end of a copy to the store. */
+static int flush_store(const struct tool *t, struct dev *d)
+{
+	double t0 = now_sec();
+	int ret = pinio_flush(d->fd);
+
+	if (ret)
+		return report_dev_error(d, "PINIO_IOC_FLUSH", ret);
+	if (!t->quiet)
+		fprintf(stderr, "pinio: flushed %s in %.3f s: the data is durable\n",
+			d->store_path, now_sec() - t0);
+	return EXIT_OK;
 }
 
 static int copy_loop_to_dev(const struct tool *t, struct dev *d,
@@ -105,6 +144,19 @@ static int copy_loop_to_dev(const struct tool *t, struct dev *d,
 		}
 		if (n == 0)
 			break;
+		if (!o->buffered && d->info.block_size > 1 &&
+		    n % d->info.block_size) {
+			/* A pipe ended mid-block: copy the whole blocks. */
+			size_t whole = n - n % d->info.block_size;
+
+			ret = whole ? dev_xfer(d, c, true, o->off + done,
+					       whole) : 0;
+			progress_end(&p);
+			if (ret)
+				return report_dev_error(d, "PINIO_IOC_WRITE",
+							ret);
+			return partial_block(d, o, done, n);
+		}
 		ret = dev_xfer(d, c, true, o->off + done, n);
 		if (ret) {
 			progress_end(&p);
@@ -138,7 +190,16 @@ static int cp_to_dev(const struct tool *t, const struct cp_opts *o)
 	ret = dev_open(t, &d, O_RDWR);
 	if (ret)
 		return report_open_error(t, ret);
+	if (o->attach) {
+		ret = dev_attach(&d, o->attach, true);
+		if (ret)
+			goto out_dev;
+	}
 	ret = dev_range(&d, "cp", o->off, &room, false);
+	if (!ret && !o->buffered)
+		ret = dev_aligned(&d, "cp", "offset", o->off);
+	if (!ret && !o->buffered)
+		ret = dev_aligned(&d, "cp", "chunk size", o->chunk);
 	if (ret)
 		goto out_dev;
 	in = is_std ? STDIN_FILENO : open(o->file, O_RDONLY | O_CLOEXEC);
@@ -152,11 +213,19 @@ static int cp_to_dev(const struct tool *t, const struct cp_opts *o)
 		ret = no_room(&d, o);
 		goto out_in;
 	}
+	if (!o->buffered) {
+		ret = dev_aligned(&d, "cp", o->size_given ? "size" :
+				  "source length", total);
+		if (ret)
+			goto out_in;
+	}
 	ret = chunk_get(&d, &c, total && total < o->chunk ? total : o->chunk,
 			o->buffered ? 0 : PINIO_REG_USER_TO_DEV);
 	if (ret)
 		goto out_in;
 	ret = copy_loop_to_dev(t, &d, &c, o, in, total);
+	if (!ret && o->attach && o->flush)
+		ret = flush_store(t, &d);
 	chunk_put(&d, &c);
 out_in:
 	if (!is_std)
@@ -180,7 +249,18 @@ static int cp_from_dev(const struct tool *t, const struct cp_opts *o)
 	ret = dev_open(t, &d, O_RDONLY);
 	if (ret)
 		return report_open_error(t, ret);
+	if (o->attach) {
+		ret = dev_attach(&d, o->attach, false);
+		if (ret)
+			goto out_dev;
+	}
 	ret = dev_range(&d, "cp", o->off, &len, o->size_given);
+	if (!ret && !o->buffered)
+		ret = dev_aligned(&d, "cp", "offset", o->off);
+	if (!ret && !o->buffered)
+		ret = dev_aligned(&d, "cp", "size", len);
+	if (!ret && !o->buffered)
+		ret = dev_aligned(&d, "cp", "chunk size", o->chunk);
 	if (ret)
 		goto out_dev;
 	ret = chunk_get(&d, &c, len < o->chunk ? len : o->chunk,
@@ -241,14 +321,17 @@ int cmd_cp(struct tool *t, int argc, char **argv)
 		{ "buffered", no_argument, NULL, 'b' },
 		{ "size", required_argument, NULL, 'n' },
 		{ "chunk", required_argument, NULL, 'c' },
+		ATTACH_LONGOPT,
+		{ "flush", no_argument, NULL, 'F' },
+		{ "no-flush", no_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cp_opts o = { .chunk = DEFAULT_CHUNK };
+	struct cp_opts o = { .chunk = DEFAULT_CHUNK, .flush = -1 };
 	uint64_t src_off, dst_off;
 	int c, src, dst;
 
-	while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS "bn:c:", opts,
-				NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS "bn:c:"
+				ATTACH_SHORTOPT, opts, NULL)) != -1) {
 		if (common_option(t, c, optarg))
 			continue;
 		switch (c) {
@@ -265,6 +348,13 @@ int cmd_cp(struct tool *t, int argc, char **argv)
 				return usage_error("cp", "bad chunk size '%s'",
 						   optarg);
 			break;
+		case 'a':
+			o.attach = optarg;
+			break;
+		case 'F':
+		case 'N':
+			o.flush = c == 'F';
+			break;
 		default:
 			return bad_option("cp", c, argv);
 		}
@@ -279,11 +369,18 @@ int cmd_cp(struct tool *t, int argc, char **argv)
 				   argv[optind + (src < 0 ? 0 : 1)]);
 	if (src == dst)
 		return usage_error("cp", "exactly one of SRC and DST must be the device, written dev:OFFSET");
+	if (o.flush >= 0 && !o.attach)
+		return usage_error("cp", "--%s needs --attach: the driver's RAM is never durable",
+				   o.flush ? "flush" : "no-flush");
+	if (o.flush >= 0 && src)
+		return usage_error("cp", "--%s applies to a copy to the device only",
+				   o.flush ? "flush" : "no-flush");
 	if (src) {
 		o.off = src_off;
 		o.file = argv[optind + 1];
 		return cp_from_dev(t, &o);
 	}
+	o.flush = o.flush != 0;
 	o.off = dst_off;
 	o.file = argv[optind];
 	return cp_to_dev(t, &o);

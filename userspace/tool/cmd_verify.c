@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pinio verify [--size N] [--offset N] [--chunk N]
+ * pinio verify [--size N] [--offset N] [--chunk N] [--attach PATH]
  *
  * Round trip through both paths, both ways, over [offset, offset + size) of
  * the store (default: 16 MiB from 0, or less if the store is smaller):
@@ -9,7 +9,9 @@
  *  2. a second pattern written by pwrite is read back by PINIO_IOC_READ.
  * Each pass prints its throughput (the transfers only, not the pattern
  * work); the first byte that differs ends the run with EXIT_MISMATCH.
- * The range's previous contents are lost.
+ * The range's previous contents are lost. With --attach the store is that
+ * block device or regular file (attached read-write): both paths then reach
+ * it, and offset, size and chunk must be multiples of its block size.
  */
 #include <fcntl.h>
 #include <getopt.h>
@@ -126,17 +128,19 @@ int cmd_verify(struct tool *t, int argc, char **argv)
 		{ "size", required_argument, NULL, 'n' },
 		{ "offset", required_argument, NULL, 'o' },
 		{ "chunk", required_argument, NULL, 'c' },
+		ATTACH_LONGOPT,
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t size = 0, off = 0, chunk = DEFAULT_CHUNK;
+	const char *attach = NULL;
 	struct chunk reg, plain;
 	bool size_given = false;
 	char a[32], b[32], cs[32];
 	struct dev d;
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS "n:o:c:", opts,
-				NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS "n:o:c:"
+				ATTACH_SHORTOPT, opts, NULL)) != -1) {
 		if (common_option(t, c, optarg))
 			continue;
 		switch (c) {
@@ -157,6 +161,9 @@ int cmd_verify(struct tool *t, int argc, char **argv)
 						   "bad chunk size '%s'",
 						   optarg);
 			break;
+		case 'a':
+			attach = optarg;
+			break;
 		default:
 			return bad_option("verify", c, argv);
 		}
@@ -168,11 +175,23 @@ int cmd_verify(struct tool *t, int argc, char **argv)
 	ret = dev_open(t, &d, O_RDWR);
 	if (ret)
 		return report_open_error(t, ret);
+	if (attach) {
+		ret = dev_attach(&d, attach, true);
+		if (ret)
+			goto out_dev;
+	}
 	ret = dev_range(&d, "verify", off, &size, size_given);
 	if (ret)
 		goto out_dev;
 	if (!size_given && size > DEFAULT_VERIFY_SIZE)
 		size = DEFAULT_VERIFY_SIZE;
+	ret = dev_aligned(&d, "verify", "offset", off);
+	if (!ret)
+		ret = dev_aligned(&d, "verify", "size", size);
+	if (!ret)
+		ret = dev_aligned(&d, "verify", "chunk size", chunk);
+	if (ret)
+		goto out_dev;
 	if (!size) {
 		ret = usage_error("verify", "nothing to verify at offset %llu, the end of %s",
 				  (unsigned long long)off, d.path);
@@ -186,10 +205,14 @@ int cmd_verify(struct tool *t, int argc, char **argv)
 	if (ret)
 		goto out_reg;
 
-	printf("pinio verify: %s, %s at offset %llu of a %s store, %s chunks\n",
+	printf("pinio verify: %s, %s at offset %llu of a %s store, %s chunks",
 	       d.path, fmt_bytes(size, a, sizeof(a)), (unsigned long long)off,
 	       fmt_bytes(d.info.dev_size, b, sizeof(b)),
 	       fmt_bytes(reg.len, cs, sizeof(cs)));
+	if (attach)
+		printf(" (attached %s %s)", dev_store_kind(d.info.store),
+		       attach);
+	printf("\n");
 	fflush(stdout);
 	ret = run_passes(t, &d, &reg, &plain, off, size);
 	if (!ret)

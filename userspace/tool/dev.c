@@ -2,8 +2,10 @@
 /*
  * pinio(1): the device side. Opening /dev/pinio, chunk buffers (registered
  * for the direct path, shrinking while RLIMIT_MEMLOCK refuses them), one
- * transfer by either path, and the messages that explain a failure: missing
- * device, permission denied, memlock limit too low.
+ * transfer by either path, attaching a block device or regular file as the
+ * store, and the messages that explain a failure: missing device, permission
+ * denied, memlock limit too low, a store that cannot be attached, a range
+ * that breaks the attached store's block size.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -146,25 +148,151 @@ static int explain_memlock(const struct dev *d, size_t len)
 /* Say why @what failed on the device with @err; returns the exit code. */
 int report_dev_error(const struct dev *d, const char *what, int err)
 {
-	err_msg("%s: %s: %s", d->path, what, pinio_strerror(err));
+	if (d->store_path)
+		err_msg("%s (attached %s): %s: %s", d->path, d->store_path,
+			what, pinio_strerror(err));
+	else
+		err_msg("%s: %s: %s", d->path, what, pinio_strerror(err));
 	return EXIT_IO;
+}
+
+const char *dev_store_name(const struct dev *d)
+{
+	return d->store_path ? d->store_path : d->path;
+}
+
+const char *dev_store_kind(uint32_t store)
+{
+	switch (store) {
+	case PINIO_STORE_RAM:
+		return "RAM";
+	case PINIO_STORE_BDEV:
+		return "block device";
+	case PINIO_STORE_FILE:
+		return "regular file";
+	}
+	return "unknown store";
+}
+
+/* open(2) of the store to attach failed with @err (positive). */
+static int explain_store_open(const char *path, bool write, int err)
+{
+	err_msg("cannot open %s %s: %s", path,
+		write ? "for reading and writing" : "for reading",
+		strerror(err));
+	switch (err) {
+	case EBUSY:
+		err_msg("%s is in use (mounted, or held by md, LVM or another exclusive user): pinio writes only to a disk nobody else has open exclusively",
+			path);
+		break;
+	case EACCES:
+	case EPERM:
+	case EROFS:
+		err_msg("attaching needs the right to open %s %s: the driver checks nothing else",
+			path, write ? "read-write" : "read-only");
+		break;
+	}
+	return EXIT_IO;
+}
+
+/* PINIO_IOC_ATTACH of @path failed with @err; returns the exit code. */
+static int explain_attach(const struct dev *d, const char *path, int err)
+{
+	err_msg("%s: cannot attach %s (PINIO_IOC_ATTACH: %s)", d->path, path,
+		pinio_strerror(err));
+	switch (-err) {
+	case ENOTTY:
+		err_msg("this pinio driver has no attached store: load a module with PINIO_FEAT_ATTACH");
+		return EXIT_NODEV;
+	case ENOTBLK:
+		err_msg("%s is neither a block device nor a regular file", path);
+		break;
+	case EOPNOTSUPP:
+		err_msg("%s cannot do direct I/O, or its filesystem would turn direct I/O into a buffered copy (tmpfs, for one): use a block device or a file on a disk filesystem such as ext4 or XFS",
+			path);
+		break;
+	case EINVAL:
+		err_msg("%s is empty: a store holds at least one block; preallocate a regular file first, e.g. 'fallocate -l 64M %s'",
+			path, path);
+		break;
+	case ELOOP:
+		err_msg("%s is a pinio device itself", path);
+		break;
+	}
+	return EXIT_IO;
+}
+
+/*
+ * Attach @path as the store of the open device (read-only unless @write)
+ * and read the device's info again. A block device to be written is opened
+ * O_EXCL, so a mounted disk is refused. Returns 0, or the exit code after
+ * saying why it failed.
+ */
+int dev_attach(struct dev *d, const char *path, bool write)
+{
+	int flags = (write ? O_RDWR : O_RDONLY) | O_CLOEXEC;
+	struct stat st;
+	int fd, ret;
+
+	if (!(d->info.features & PINIO_FEAT_ATTACH)) {
+		err_msg("%s: cannot attach %s: this pinio driver has no attached store (no PINIO_FEAT_ATTACH in its features)",
+			d->path, path);
+		err_msg("load a pinio module with the attached store ('pinio info' lists its features)");
+		return EXIT_NODEV;
+	}
+	if (write && !stat(path, &st) && S_ISBLK(st.st_mode))
+		flags |= O_EXCL;
+	fd = open(path, flags);
+	if (fd < 0)
+		return explain_store_open(path, write, errno);
+	ret = pinio_attach(d->fd, fd, write ? PINIO_ATTACH_WRITE : 0);
+	close(fd);	/* the driver holds its own reference */
+	if (ret)
+		return explain_attach(d, path, ret);
+	d->store_path = path;
+	ret = pinio_get_info(d->fd, &d->info);
+	if (ret)
+		return report_dev_error(d, "PINIO_IOC_INFO", ret);
+	return EXIT_OK;
+}
+
+/*
+ * Direct transfers on an attached store move whole blocks: EXIT_OK if @val
+ * (an offset or length, @what in the message) is a multiple of the block
+ * size, else EXIT_USAGE after saying so.
+ */
+int dev_aligned(const struct dev *d, const char *cmd, const char *what,
+		uint64_t val)
+{
+	uint32_t bs = d->info.block_size;
+
+	if (!d->store_path || bs <= 1 || !(val % bs))
+		return EXIT_OK;
+	return usage_error(cmd, "%s %llu is not a multiple of the %u-byte block size of %s (direct transfers on an attached store move whole blocks)",
+			   what, (unsigned long long)val, bs, d->store_path);
 }
 
 /*
  * Map a buffer of up to @want bytes (at least one, at most the driver's
  * largest registration) and, with @reg_flags, register it. While the
  * registration fails with -ENOMEM (RLIMIT_MEMLOCK), halve it down to one
- * page. Returns 0, or the exit code after saying why it failed.
+ * page. The buffer is page aligned and, on an attached store, its usable
+ * length a multiple of the block size (at least one block), so every
+ * transfer from its start keeps the store's alignment rule. Returns 0, or
+ * the exit code after saying why it failed.
  */
 int chunk_get(struct dev *d, struct chunk *c, size_t want, uint32_t reg_flags)
 {
 	size_t ps = sysconf(_SC_PAGESIZE);
+	size_t bs = d->info.block_size > 1 ? d->info.block_size : 1;
+	size_t unit = bs > ps ? bs : ps;
 	int ret;
 
 	memset(c, 0, sizeof(*c));
 	if (want > d->info.max_region_len)
 		want = d->info.max_region_len;
-	c->len = want ? want : 1;
+	want = want / bs * bs;
+	c->len = want ? want : bs;
 	c->map_len = (c->len + ps - 1) / ps * ps;
 	c->p = mmap(NULL, c->map_len, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -182,16 +310,16 @@ int chunk_get(struct dev *d, struct chunk *c, size_t want, uint32_t reg_flags)
 		ret = pinio_register(d->fd, c->p, c->len, reg_flags, &c->handle);
 		if (!ret)
 			return EXIT_OK;
-		if (ret != -ENOMEM || c->len <= ps)
+		if (ret != -ENOMEM || c->len <= unit)
 			break;
-		c->len = c->len / 2 / ps * ps;
-		if (c->len < ps)
-			c->len = ps;
+		c->len = c->len / 2 / unit * unit;
+		if (c->len < unit)
+			c->len = unit;
 	}
 	c->handle = 0;
 	chunk_put(d, c);
 	if (ret == -ENOMEM)
-		return explain_memlock(d, ps);
+		return explain_memlock(d, unit);
 	return report_dev_error(d, "PINIO_IOC_REGISTER", ret);
 }
 
@@ -248,14 +376,14 @@ int dev_range(const struct dev *d, const char *cmd, uint64_t off,
 	fmt_bytes(d->info.dev_size, sz, sizeof(sz));
 	if (off > d->info.dev_size)
 		return usage_error(cmd, "offset %llu is past the end of %s (%llu bytes, %s)",
-				   (unsigned long long)off, d->path,
+				   (unsigned long long)off, dev_store_name(d),
 				   (unsigned long long)d->info.dev_size, sz);
 	if (!len_given)
 		*len = d->info.dev_size - off;
 	else if (*len > d->info.dev_size - off)
 		return usage_error(cmd, "%llu bytes at offset %llu end past the end of %s (%llu bytes, %s)",
 				   (unsigned long long)*len,
-				   (unsigned long long)off, d->path,
+				   (unsigned long long)off, dev_store_name(d),
 				   (unsigned long long)d->info.dev_size, sz);
 	return EXIT_OK;
 }

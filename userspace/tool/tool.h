@@ -75,10 +75,15 @@ void progress_start(struct progress *p, const struct tool *t,
 void progress_update(struct progress *p, uint64_t done);
 void progress_end(struct progress *p);
 
+/* --attach PATH, for the commands that take it. */
+#define ATTACH_SHORTOPT		"a:"
+#define ATTACH_LONGOPT		{ "attach", required_argument, NULL, 'a' }
+
 /* dev.c */
 struct dev {
 	int fd;
 	const char *path;
+	const char *store_path;	/* the attached store, or NULL for RAM */
 	struct pinio_info info;
 };
 
@@ -98,6 +103,12 @@ int dev_xfer(struct dev *d, struct chunk *c, bool write, uint64_t dev_off,
 /* ... these say what went wrong and return the exit code. */
 int report_open_error(const struct tool *t, int err);
 int report_dev_error(const struct dev *d, const char *what, int err);
+int dev_attach(struct dev *d, const char *path, bool write);
+int dev_aligned(const struct dev *d, const char *cmd, const char *what,
+		uint64_t val);
+/* What to call the store in messages: the attached path, or the device. */
+const char *dev_store_name(const struct dev *d);
+const char *dev_store_kind(uint32_t store);
 int dev_range(const struct dev *d, const char *cmd, uint64_t off,
 	      uint64_t *len, bool len_given);
 int chunk_get(struct dev *d, struct chunk *c, size_t want, uint32_t reg_flags);
