@@ -12,9 +12,21 @@
  * low (RLIMIT_MEMLOCK 0 and CAP_IPC_LOCK out of the bounding set), bad
  * arguments, and the progress bar: drawn on a terminal (a pty), never
  * into a file.
+ *
+ * The attached store (--attach): on the guest's disks of the runner's
+ * contract ($PINIO_NVME4K, $PINIO_VBLK, a preallocated file in
+ * $PINIO_EXT4_DIR; each SKIPs when unset or when the driver lacks
+ * PINIO_FEAT_ATTACH), cp to the disk and back, checked byte for byte with
+ * this program's own O_DIRECT reads of the disk (guard blocks around the
+ * range must stay as they were), info's report of the store against the
+ * driver's and the disk's own numbers, verify on the disk, the refusal
+ * (exit 2, nothing written) of offsets and lengths that are not multiples
+ * of the block size, a mounted disk refused, and the messages for a driver
+ * without the feature and for things that cannot be attached.
  */
 #include <dirent.h>
 #include <grp.h>
+#include <linux/fs.h>
 #include <stdarg.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -445,7 +457,7 @@ TEST_F(tool, help_and_version)
 
 TEST_F(tool, usage_errors_exit_2)
 {
-	static const char *const cases[][5] = {
+	static const char *const cases[][6] = {
 		{ NULL },
 		{ "bogus" },
 		{ "--bogus", "info" },
@@ -464,6 +476,12 @@ TEST_F(tool, usage_errors_exit_2)
 		{ "verify", "--offset" },
 		{ "verify", "extra" },
 		{ "-d" },
+		{ "cp", "--flush", "a", "dev:0" },
+		{ "cp", "--no-flush", "a", "dev:0" },
+		{ "cp", "--attach", "/dev/null", "--flush", "dev:0", "out" },
+		{ "cp", "--attach" },
+		{ "info", "--attach" },
+		{ "verify", "-a" },
 	};
 	struct run r;
 	size_t i;
@@ -471,7 +489,7 @@ TEST_F(tool, usage_errors_exit_2)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const char *const *a = cases[i];
 
-		TOOL(&r, ROOT, a[0], a[1], a[2], a[3], a[4]);
+		TOOL(&r, ROOT, a[0], a[1], a[2], a[3], a[4], a[5]);
 		EXPECT_EQ(EXIT_USAGE, r.rc)
 			TH_LOG("pinio %s %s %s %s: stderr %s", a[0] ?: "",
 			       a[1] ?: "", a[2] ?: "", a[3] ?: "", r.err);
@@ -939,6 +957,499 @@ TEST_F(tool, verify_both_directions)
 	EXPECT_OUT(&r, "256.0 KiB chunks");
 	EXPECT_OUT(&r, "pinio verify: OK");
 	run_free(&r);
+}
+
+/* --- the attached store (--attach) -------------------------------------- */
+
+TEST_F(tool, attach_refusals)
+{
+	char src[128];
+	struct run r;
+
+	ASSERT_OK(make_file(self->dir, "src", 4096, 0, 0xa7, src, sizeof(src)));
+	if (!(self->info.features & PINIO_FEAT_ATTACH)) {
+		/* A driver from before the attached store: exit 3, and why. */
+		TOOL(&r, ROOT, "info", "--attach", "/dev/null");
+		EXPECT_RUN(&r, EXIT_NODEV, "cannot attach /dev/null",
+			   "no PINIO_FEAT_ATTACH");
+		EXPECT_EQ(0, r.out_len);
+		run_free(&r);
+		TOOL(&r, ROOT, "cp", "--attach", "/dev/null", src, "dev:0");
+		EXPECT_RUN(&r, EXIT_NODEV, "no PINIO_FEAT_ATTACH");
+		run_free(&r);
+		return;
+	}
+	TOOL(&r, ROOT, "info", "--attach", "/dev/null");
+	EXPECT_RUN(&r, EXIT_IO, "cannot attach /dev/null",
+		   "neither a block device nor a regular file");
+	EXPECT_EQ(0, r.out_len);
+	run_free(&r);
+	TOOL(&r, ROOT, "info", "--attach", "/nonexistent/disk");
+	EXPECT_RUN(&r, EXIT_IO, "cannot open /nonexistent/disk for reading",
+		   "No such file or directory");
+	run_free(&r);
+	TOOL(&r, ROOT, "cp", "--attach", PINIO_DEVICE_PATH, src, "dev:0");
+	EXPECT_RUN(&r, EXIT_IO, "is a pinio device itself");
+	run_free(&r);
+	/* tmpfs "direct I/O" is a copy through the page cache. */
+	TOOL(&r, ROOT, "verify", "--attach", src);
+	EXPECT_RUN(&r, EXIT_IO, "cannot do direct I/O");
+	run_free(&r);
+}
+
+/* The block device mounted at (or above) @dir, from /proc/self/mounts. */
+static int mount_source(const char *dir, char *dev, size_t len)
+{
+	char src[256], mnt[256], line[1024];
+	FILE *f = fopen("/proc/self/mounts", "re");
+	size_t best = 0, l;
+	int ret = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%255s %255s", src, mnt) != 2)
+			continue;
+		l = strlen(mnt);
+		if (strncmp(dir, mnt, l) ||
+		    (dir[l] && dir[l] != '/' && strcmp(mnt, "/")) || l < best)
+			continue;
+		best = l;
+		snprintf(dev, len, "%s", src);
+		ret = 0;
+	}
+	fclose(f);
+	return ret;
+}
+
+/* A disk with a mounted filesystem is never written (O_EXCL). */
+TEST_F(tool, attach_refuses_a_mounted_disk)
+{
+	const char *dir = getenv("PINIO_EXT4_DIR");
+	char disk[256], src[128];
+	struct stat st;
+	struct run r;
+
+	if (!(self->info.features & PINIO_FEAT_ATTACH))
+		SKIP(return, "the driver has no PINIO_FEAT_ATTACH");
+	if (!dir || !*dir)
+		SKIP(return, "$PINIO_EXT4_DIR is unset: no mounted disk");
+	ASSERT_OK(mount_source(dir, disk, sizeof(disk)));
+	ASSERT_EQ(0, stat(disk, &st)) TH_LOG("%s: %s", disk, strerror(errno));
+	ASSERT_TRUE(S_ISBLK(st.st_mode)) TH_LOG("%s mounted from %s", dir, disk);
+	ASSERT_OK(make_file(self->dir, "src", 4096, 0, 0xa8, src, sizeof(src)));
+	TOOL(&r, ROOT, "cp", "--attach", disk, src, "dev:0");
+	EXPECT_RUN(&r, EXIT_IO, "Device or resource busy", "is in use");
+	run_free(&r);
+}
+
+#define ATTACH_REGION	(4 * MiB)	/* each test's part of the disk */
+#define GUARD		4096		/* around a copy; must not change */
+#define FILE_STORE_SIZE	(32 * MiB)
+
+FIXTURE(attach) {
+	TOOL_FIXTURE_FIELDS;
+	char disk[256];
+	int dfd;			/* the disk, opened O_DIRECT */
+	struct pinio_info ainfo;	/* the device with the disk attached */
+	uint64_t base;			/* this test's region of the disk */
+	uint8_t *buf;			/* ATTACH_REGION bytes, page aligned */
+	bool file;
+};
+
+FIXTURE_VARIANT(attach) {
+	const char *env;
+	bool file;	/* env is a directory: a preallocated file there */
+};
+
+FIXTURE_VARIANT_ADD(attach, nvme4k) {
+	.env = "PINIO_NVME4K",
+};
+
+FIXTURE_VARIANT_ADD(attach, vblk) {
+	.env = "PINIO_VBLK",
+};
+
+FIXTURE_VARIANT_ADD(attach, ext4_file) {
+	.env = "PINIO_EXT4_DIR",
+	.file = true,
+};
+
+/*
+ * Where a test may write on @path: ATTACH_REGION bytes from a quarter of
+ * the store, moved out of the runner's host-check region of that disk
+ * ([OFF, OFF + 2 * LEN) of $PINIO_HOSTCHECK_DEV), which the host checks
+ * after the run. Returns 0 or -ENOSPC.
+ */
+static int pick_base(const char *path, uint64_t size, uint64_t *base)
+{
+	const char *hc = getenv("PINIO_HOSTCHECK_DEV");
+	uint64_t b = size / 4 / MiB * MiB, lo, hi;
+	struct stat a, h;
+
+	if (hc && *hc && !stat(path, &a) && !stat(hc, &h) &&
+	    S_ISBLK(a.st_mode) && a.st_rdev == h.st_rdev) {
+		lo = strtoull(getenv("PINIO_HOSTCHECK_OFF") ?: "0", NULL, 0);
+		hi = lo + 2 * strtoull(getenv("PINIO_HOSTCHECK_LEN") ?: "0",
+				       NULL, 0);
+		if (b < hi && b + ATTACH_REGION > lo) {
+			b = (hi + MiB - 1) / MiB * MiB;
+			if (b + ATTACH_REGION > size)
+				b = lo >= ATTACH_REGION ?
+				    (lo - ATTACH_REGION) / MiB * MiB : size;
+		}
+	}
+	if (b + ATTACH_REGION > size)
+		return -ENOSPC;
+	*base = b;
+	return 0;
+}
+
+FIXTURE_SETUP(attach)
+{
+	const char *env = getenv(variant->env);
+	struct pinio_attach a = { 0 };
+	uint64_t bytes;
+	int fd, sfd, lbs;
+	uint32_t bs;
+
+	self->fd = self->dfd = -1;
+	self->buf = NULL;
+	self->disk[0] = '\0';
+	self->file = variant->file;
+	/* SKIP before anything is made: the harness skips the teardown. */
+	fd = pinio_open();
+	ASSERT_LE(0, fd);
+	ASSERT_OK(pinio_get_info(fd, &self->info));
+	close(fd);
+	if (!(self->info.features & PINIO_FEAT_ATTACH))
+		SKIP(return, "the driver has no PINIO_FEAT_ATTACH");
+	if (!env || !*env)
+		SKIP(return, "$%s is unset: this guest has no such disk",
+		     variant->env);
+	env_setup(_metadata, self->dir, &self->fd, &self->info);
+	if (variant->file) {
+		snprintf(self->disk, sizeof(self->disk),
+			 "%s/pinio-tool-store.XXXXXX", env);
+		fd = mkstemp(self->disk);
+		ASSERT_LE(0, fd) TH_LOG("mkstemp in %s: %s", env,
+					strerror(errno));
+		ASSERT_EQ(0, fallocate(fd, 0, 0, FILE_STORE_SIZE))
+			TH_LOG("fallocate %s: %s", self->disk, strerror(errno));
+		close(fd);
+	} else {
+		snprintf(self->disk, sizeof(self->disk), "%s", env);
+	}
+	self->dfd = open(self->disk, O_RDWR | O_DIRECT | O_CLOEXEC);
+	ASSERT_LE(0, self->dfd) TH_LOG("%s: %s", self->disk, strerror(errno));
+	ASSERT_EQ(0, posix_memalign((void **)&self->buf, page_size(),
+				    ATTACH_REGION));
+
+	/* The driver's own view of the store, from another open file. */
+	fd = pinio_open();
+	ASSERT_LE(0, fd);
+	sfd = open(self->disk, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, sfd);
+	a.fd = sfd;
+	ASSERT_EQ(0, ioctl(fd, PINIO_IOC_ATTACH, &a))
+		TH_LOG("PINIO_IOC_ATTACH %s: %s", self->disk, strerror(errno));
+	close(sfd);
+	ASSERT_OK(pinio_get_info(fd, &self->ainfo));
+	close(fd);
+	ASSERT_EQ(variant->file ? PINIO_STORE_FILE : PINIO_STORE_BDEV,
+		  self->ainfo.store);
+	ASSERT_EQ(0, self->ainfo.attach_flags);
+	bs = self->ainfo.block_size;
+	ASSERT_TRUE(bs >= 512 && bs <= GUARD && !(bs & (bs - 1)))
+		TH_LOG("block size %u", bs);
+	ASSERT_TRUE(self->ainfo.dma_alignment >= 1 &&
+		    self->ainfo.dma_alignment <= bs &&
+		    !(self->ainfo.dma_alignment & (self->ainfo.dma_alignment - 1)))
+		TH_LOG("DMA alignment %u", self->ainfo.dma_alignment);
+	if (variant->file) {
+		ASSERT_EQ(FILE_STORE_SIZE, self->ainfo.dev_size);
+	} else {
+		ASSERT_EQ(0, ioctl(self->dfd, BLKSSZGET, &lbs));
+		ASSERT_EQ(0, ioctl(self->dfd, BLKGETSIZE64, &bytes));
+		ASSERT_EQ((uint32_t)lbs, bs);
+		ASSERT_EQ(bytes / bs * bs, self->ainfo.dev_size);
+	}
+	ASSERT_OK(pick_base(self->disk, self->ainfo.dev_size, &self->base));
+}
+
+FIXTURE_TEARDOWN(attach)
+{
+	free(self->buf);
+	if (self->dfd >= 0)
+		close(self->dfd);
+	if (self->file && self->disk[0])
+		unlink(self->disk);
+	env_teardown(self->dir, self->fd);
+}
+
+/* Pattern @seed over the disk's [off, off + len), by O_DIRECT. */
+#define DISK_FILL(off, len, seed) do {					\
+	pattern_fill(self->buf, (len), (off), (seed));			\
+	ASSERT_OK(dev_pwrite_all(self->dfd, self->buf, (len), (off)));	\
+} while (0)
+
+/* The disk's [off, off + len) holds pattern @seed, read by O_DIRECT. */
+#define ASSERT_DISK_PATTERN(off, len, seed) do {			\
+	ASSERT_OK(dev_pread_all(self->dfd, self->buf, (len), (off)));	\
+	ASSERT_PATTERN(self->buf, (len), (off), (seed));		\
+} while (0)
+
+static const char *store_kind(bool file)
+{
+	return file ? "regular file" : "block device";
+}
+
+/* File -> disk -> file through pinned buffers, and by the buffered path. */
+TEST_F(attach, cp_to_the_disk_and_back)
+{
+	const uint64_t len = MiB + 3 * GUARD;	/* whole blocks of any size */
+	const uint64_t off = self->base + GUARD;
+	const uint32_t mark = 0xd15c, seed = 0xa77ac4;
+	char src[128], out[128], dev[64], n[32];
+	struct run r;
+	int i;
+
+	snprintf(dev, sizeof(dev), "dev:%llu", (unsigned long long)off);
+	for (i = 0; i < 2; i++) {
+		const char *path = i ? "--buffered" : "--chunk=256K";
+
+		/* A marker only the copy's own range may lose. */
+		DISK_FILL(self->base, len + 2 * GUARD, mark + i);
+		ASSERT_OK(make_file(self->dir, "src", len, off, seed + i, src,
+				    sizeof(src)));
+		TOOL(&r, ROOT, "cp", path, "--attach", self->disk, src, dev);
+		EXPECT_RUN(&r, 0, "copied",
+			   i ? "(buffered, attached " : "(direct, attached ",
+			   "pinio: flushed ");
+		EXPECT_EQ(0, r.out_len);
+		run_free(&r);
+		ASSERT_DISK_PATTERN(self->base, GUARD, mark + i);
+		ASSERT_DISK_PATTERN(off, len, seed + i);
+		ASSERT_DISK_PATTERN(off + len, GUARD, mark + i);
+
+		/* Back, attached read-only: no flush. */
+		snprintf(out, sizeof(out), "%s/out", self->dir);
+		TOOL(&r, ROOT, "cp", path, "--attach", self->disk, "--size",
+		     num(n, len), dev, out);
+		EXPECT_RUN(&r, 0, "copied");
+		EXPECT_EQ(NULL, strstr(r.err, "flushed")) TH_LOG("%s", r.err);
+		run_free(&r);
+		CHECK_FILE(out, len, off, seed + i);
+	}
+
+	/* --no-flush: the same copy, without the flush. */
+	TOOL(&r, ROOT, "cp", "--attach", self->disk, "--no-flush", src, dev);
+	EXPECT_RUN(&r, 0, "copied");
+	EXPECT_EQ(NULL, strstr(r.err, "flushed")) TH_LOG("%s", r.err);
+	run_free(&r);
+	ASSERT_DISK_PATTERN(off, len, seed + 1);
+
+	/* The tool's attach was its own open file's: ours is still RAM. */
+	ASSERT_OK(pinio_get_info(self->fd, &self->info));
+	EXPECT_EQ(PINIO_STORE_RAM, self->info.store);
+}
+
+/* info --attach reports the driver's numbers for the disk. */
+TEST_F(attach, info_reports_the_store)
+{
+	const struct pinio_info *i = &self->ainfo;
+	char want[512];
+	struct run r;
+
+	TOOL(&r, ROOT, "info", "--attach", self->disk);
+	EXPECT_RUN(&r, 0);
+	snprintf(want, sizeof(want), "store:        %s %s (attached, read-only)\n",
+		 store_kind(self->file), self->disk);
+	EXPECT_OUT(&r, want);
+	snprintf(want, sizeof(want), "store size:   ");
+	EXPECT_OUT(&r, want);
+	snprintf(want, sizeof(want), "(%llu bytes)\n",
+		 (unsigned long long)i->dev_size);
+	EXPECT_OUT(&r, want);
+	snprintf(want, sizeof(want), "block size:   %u bytes", i->block_size);
+	EXPECT_OUT(&r, want);
+	snprintf(want, sizeof(want), "DMA align:    %u byte", i->dma_alignment);
+	EXPECT_OUT(&r, want);
+	EXPECT_OUT(&r, " attach");
+	run_free(&r);
+
+	TOOL(&r, ROOT, "info", "--json", "--attach", self->disk);
+	EXPECT_RUN(&r, 0);
+	EXPECT_OUT(&r, self->file ? "\"store\": \"file\"," :
+		   "\"store\": \"bdev\",");
+	snprintf(want, sizeof(want), "\"attached\": \"%s\",", self->disk);
+	EXPECT_OUT(&r, want);
+	snprintf(want, sizeof(want), "\"dev_size\": %llu,",
+		 (unsigned long long)i->dev_size);
+	EXPECT_OUT(&r, want);
+	snprintf(want, sizeof(want), "\"block_size\": %u,", i->block_size);
+	EXPECT_OUT(&r, want);
+	snprintf(want, sizeof(want), "\"dma_alignment\": %u,",
+		 i->dma_alignment);
+	EXPECT_OUT(&r, want);
+	EXPECT_OUT(&r, "\"attach_flags\": 0,");
+	EXPECT_OUT(&r, "\"attach\"");
+	EXPECT_EQ(0, strcmp(r.out + r.out_len - 2, "}\n"));
+	run_free(&r);
+
+	/* Without --attach: the driver's RAM, whose rule is 1. */
+	TOOL(&r, ROOT, "info");
+	EXPECT_RUN(&r, 0);
+	EXPECT_OUT(&r, "store:        RAM (the driver's)\n");
+	EXPECT_OUT(&r, "block size:   1 byte ");
+	run_free(&r);
+	TOOL(&r, ROOT, "info", "--json");
+	EXPECT_RUN(&r, 0);
+	EXPECT_OUT(&r, "\"store\": \"ram\", \"attached\": null,");
+	EXPECT_OUT(&r, "\"block_size\": 1, \"dma_alignment\": 1, \"attach_flags\": 0,");
+	run_free(&r);
+}
+
+/* Offsets and lengths that are not whole blocks: exit 2, nothing moved. */
+TEST_F(attach, misaligned_is_refused_exit_2)
+{
+	const uint32_t bs = self->ainfo.block_size, mark = 0x3a11;
+	const uint64_t off = self->base + GUARD, odd_len = 64 * KiB + 100;
+	char src[128], odd[128], out[128], arg[64], want[512], o[32];
+	uint8_t *p = malloc(odd_len);
+	pid_t feeder;
+	struct run r;
+	int in;
+
+	ASSERT_NE(NULL, p);
+	DISK_FILL(self->base, ATTACH_REGION, mark);
+	ASSERT_OK(make_file(self->dir, "src", 64 * KiB, off, 0x5a, src,
+			    sizeof(src)));
+	ASSERT_OK(make_file(self->dir, "odd", odd_len, off, 0x5b, odd,
+			    sizeof(odd)));
+	snprintf(out, sizeof(out), "%s/out", self->dir);
+
+	/* Half a block off; and 512-byte aligned on a 4 KiB-block disk. */
+	snprintf(arg, sizeof(arg), "dev:%llu",
+		 (unsigned long long)(off + bs / 2));
+	snprintf(want, sizeof(want), "cp: offset %llu is not a multiple of the %u-byte block size of %s",
+		 (unsigned long long)(off + bs / 2), bs, self->disk);
+	TOOL(&r, ROOT, "cp", "--attach", self->disk, src, arg);
+	EXPECT_RUN(&r, EXIT_USAGE, want, "Try 'pinio --help'.");
+	run_free(&r);
+	if (bs > 512) {
+		snprintf(arg, sizeof(arg), "dev:%llu",
+			 (unsigned long long)(off + 512));
+		TOOL(&r, ROOT, "cp", "--attach", self->disk, src, arg);
+		EXPECT_RUN(&r, EXIT_USAGE, "is not a multiple of the");
+		run_free(&r);
+	}
+	TOOL(&r, ROOT, "cp", "--attach", self->disk, "--size", "1000", arg,
+	     out);
+	EXPECT_RUN(&r, EXIT_USAGE, "is not a multiple of the");
+	run_free(&r);
+
+	/* A source that is not whole blocks. */
+	snprintf(arg, sizeof(arg), "dev:%llu", (unsigned long long)off);
+	snprintf(want, sizeof(want), "cp: source length %llu is not a multiple of the %u-byte block size",
+		 (unsigned long long)odd_len, bs);
+	TOOL(&r, ROOT, "cp", "--attach", self->disk, odd, arg);
+	EXPECT_RUN(&r, EXIT_USAGE, want);
+	run_free(&r);
+	TOOL(&r, ROOT, "cp", "--attach", self->disk, "--size", "1000", src,
+	     arg);
+	EXPECT_RUN(&r, EXIT_USAGE, "cp: size 1000 is not a multiple");
+	run_free(&r);
+	TOOL(&r, ROOT, "cp", "--attach", self->disk, "--chunk", "1000", src,
+	     arg);
+	EXPECT_RUN(&r, EXIT_USAGE, "cp: chunk size 1000 is not a multiple");
+	run_free(&r);
+
+	/* From the disk: refused before the file is made. */
+	TOOL(&r, ROOT, "cp", "--attach", self->disk, "--size", "1000", arg,
+	     out);
+	EXPECT_RUN(&r, EXIT_USAGE, "cp: size 1000 is not a multiple");
+	run_free(&r);
+	EXPECT_NE(0, access(out, F_OK));
+
+	/* verify checks the same. */
+	TOOL(&r, ROOT, "verify", "--attach", self->disk, "--size", "64K",
+	     "--offset", num(o, off + bs / 2));
+	EXPECT_RUN(&r, EXIT_USAGE, "verify: offset", "is not a multiple");
+	EXPECT_EQ(0, r.out_len);
+	run_free(&r);
+	TOOL(&r, ROOT, "verify", "--attach", self->disk, "--size", "1000",
+	     "--offset", num(o, off));
+	EXPECT_RUN(&r, EXIT_USAGE, "verify: size 1000 is not a multiple");
+	run_free(&r);
+
+	/* Not one byte of the disk moved. */
+	ASSERT_DISK_PATTERN(self->base, ATTACH_REGION, mark);
+
+	/* The buffered path has no block rule. */
+	TOOL(&r, ROOT, "cp", "--buffered", "--attach", self->disk, odd, arg);
+	EXPECT_RUN(&r, 0, "copied", "flushed");
+	run_free(&r);
+	ASSERT_OK(dev_pread_all(self->dfd, self->buf, 128 * KiB, off));
+	ASSERT_PATTERN(self->buf, odd_len, off, 0x5b);
+	ASSERT_PATTERN(self->buf + odd_len, 128 * KiB - odd_len,
+		       off + odd_len, mark);
+
+	/* A pipe that ends mid-block: the whole blocks go in, then exit 2. */
+	DISK_FILL(self->base, ATTACH_REGION, mark);
+	pattern_fill(p, odd_len, off, 0x5c);
+	in = feed_pipe(p, odd_len, &feeder);
+	ASSERT_LE(0, in);
+	TOOL(&r, SPAWN(.in_fd = in), "cp", "--attach", self->disk, "-", arg);
+	close(in);
+	EXPECT_EQ(0, wait_child(feeder));
+	snprintf(want, sizeof(want), "ended after %llu bytes, not a multiple of the %u-byte block size",
+		 (unsigned long long)odd_len, bs);
+	EXPECT_RUN(&r, EXIT_USAGE, want, "the last 100 bytes were not copied");
+	run_free(&r);
+	ASSERT_DISK_PATTERN(self->base, GUARD, mark);
+	ASSERT_DISK_PATTERN(off, 64 * KiB, 0x5c);
+	ASSERT_DISK_PATTERN(off + 64 * KiB, ATTACH_REGION - GUARD - 64 * KiB,
+			    mark);
+	free(p);
+}
+
+/* cmd_verify.c's pattern: what `pinio verify` leaves in the range. */
+static uint8_t verify_pat_byte(uint64_t off, uint64_t seed)
+{
+	uint64_t z = (off >> 3) * 0x9e3779b97f4a7c15ULL + seed;
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	z ^= z >> 31;
+	return (uint8_t)(z >> ((off & 7) * 8));
+}
+
+/* verify --attach runs both paths against the disk itself. */
+TEST_F(attach, verify_on_the_disk)
+{
+	const uint64_t off = self->base, size = 2 * MiB;
+	char o[32], n[32], want[512];
+	struct run r;
+	uint64_t i;
+
+	DISK_FILL(self->base, ATTACH_REGION, 0x7e51);
+	TOOL(&r, ROOT, "verify", "--attach", self->disk, "--offset",
+	     num(o, off), "--size", num(n, size), "--chunk", "256K");
+	EXPECT_RUN(&r, 0);
+	snprintf(want, sizeof(want), "(attached %s %s)",
+		 store_kind(self->file), self->disk);
+	EXPECT_OUT(&r, want);
+	EXPECT_OUT(&r, "pinio verify: OK");
+	run_free(&r);
+	/* The last write pass (buffered) is on the disk, nothing past it. */
+	ASSERT_OK(dev_pread_all(self->dfd, self->buf, size + GUARD, off));
+	for (i = 0; i < size; i++)
+		if (self->buf[i] != verify_pat_byte(off + i, 0x5eed0002))
+			break;
+	EXPECT_EQ(size, i) TH_LOG("byte %llu is not verify's",
+				  (unsigned long long)i);
+	ASSERT_PATTERN(self->buf + size, GUARD, off + size, 0x7e51);
 }
 
 TEST_HARNESS_MAIN

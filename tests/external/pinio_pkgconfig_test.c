@@ -7,8 +7,12 @@
  * here), then run in the QEMU guest. It uses the public headers
  * <pinio/pinio.h>, <pinio/pinio_uring.h> and <linux/pinio.h> and checks the
  * library's promises: results as -errno, errno never touched, and the
- * io_uring prep helpers. Plain TAP, no kselftest harness: it is not part of
- * the installed interface.
+ * io_uring prep helpers; and the LIBPINIO_1.1 calls of the attached store
+ * (pinio_attach(), pinio_attach_path(), pinio_detach(), pinio_flush(),
+ * pinio_prep_flush()): their errors without a store, and on the guest's
+ * virtio-blk disk ($PINIO_VBLK, else SKIP) a write, flush and read through
+ * pinned pages. Plain TAP, no kselftest harness: it is not part of the
+ * installed interface.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <pinio/pinio.h>
 #include <pinio/pinio_uring.h>
@@ -25,6 +30,7 @@
 #define LEN		(256 * 1024)
 #define DEV_OFF		(3 * 4096 + 17)	/* not page aligned, on purpose */
 #define ERRNO_MARK	4242		/* must survive every call */
+#define DISK_OFF	(40ULL << 20)	/* on $PINIO_VBLK, whole blocks */
 
 static int test_nr, failed;
 
@@ -188,6 +194,137 @@ static void test_errors(int fd)
 	       "stat_bad_names", "errno %d", errno);
 }
 
+/* On RAM (or an old driver): block size and DMA alignment read 1. */
+static void test_info_ram(const struct pinio_info *info)
+{
+	result(info->store == PINIO_STORE_RAM && info->block_size == 1 &&
+	       info->dma_alignment == 1 && info->attach_flags == 0,
+	       "info_ram_store", "store %u, block size %u, dma alignment %u, attach flags 0x%x",
+	       info->store, info->block_size, info->dma_alignment,
+	       info->attach_flags);
+}
+
+/* The attach calls' errors, with no store attached. */
+static void test_attach_errors(int fd, const struct pinio_info *info)
+{
+	int det, fl, bad, miss, nul;
+
+	errno = ERRNO_MARK;
+	det = pinio_detach(fd);
+	fl = pinio_flush(fd);
+	bad = pinio_attach(fd, -1, 0);
+	miss = pinio_attach_path(fd, "/nonexistent/disk", 0);
+	nul = pinio_attach_path(fd, "/dev/null", 0);
+	if (!(info->features & PINIO_FEAT_ATTACH)) {
+		/* A driver from before the attached store. */
+		result(det == -ENOTTY && fl == -ENOTTY && bad == -ENOTTY &&
+		       miss == -ENOENT && nul == -ENOTTY &&
+		       errno == ERRNO_MARK, "attach_errors",
+		       "no PINIO_FEAT_ATTACH: detach %d, flush %d, attach(-1) %d, path missing %d, /dev/null %d, errno %d",
+		       det, fl, bad, miss, nul, errno);
+		return;
+	}
+	result(det == -ENXIO && fl == -ENXIO && bad == -EBADF &&
+	       miss == -ENOENT && nul == -ENOTBLK && errno == ERRNO_MARK,
+	       "attach_errors",
+	       "detach %d, flush %d, attach(-1) %d, path missing %d, /dev/null %d, errno %d",
+	       det, fl, bad, miss, nul, errno);
+}
+
+/* One command on a fresh SQE128 ring: its res, or 1 if it never ran. */
+static int uring_flush_res(int fd)
+{
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	struct io_uring ring;
+	int res = 1;
+
+	if (io_uring_queue_init(2, &ring, IORING_SETUP_SQE128))
+		return 1;
+	sqe = io_uring_get_sqe(&ring);
+	if (sqe) {
+		pinio_prep_flush(sqe, fd);
+		if (io_uring_submit(&ring) == 1 &&
+		    !io_uring_wait_cqe(&ring, &cqe)) {
+			res = cqe->res;
+			io_uring_cqe_seen(&ring, cqe);
+		}
+	}
+	io_uring_queue_exit(&ring);
+	return res;
+}
+
+/*
+ * $PINIO_VBLK attached to a second open file: write LEN bytes through
+ * pinned pages, flush by ioctl and by io_uring, read them back, the block
+ * rule, detach.
+ */
+static void test_attach_disk(const struct pinio_info *info, uint8_t *src,
+			     uint8_t *dst)
+{
+	const char *disk = getenv("PINIO_VBLK");
+	int fd, ret, busy = 1, bad_off = 1, bad_buf = 1, fl = 1, ufl = 1;
+	int det = 1, det2 = 1;
+	bool errno_ok = false;
+	struct pinio_info ai = { 0 }, after = { 0 };
+	uint32_t h = 0;
+	long m = -2;
+
+	if (!(info->features & PINIO_FEAT_ATTACH)) {
+		skip("attach_disk_write_flush_read", "no PINIO_FEAT_ATTACH");
+		return;
+	}
+	if (!disk || !*disk) {
+		skip("attach_disk_write_flush_read", "$PINIO_VBLK is unset");
+		return;
+	}
+	fd = pinio_open(NULL, O_RDWR);
+	errno = ERRNO_MARK;
+	ret = fd < 0 ? fd : pinio_attach_path(fd, disk, PINIO_ATTACH_WRITE);
+	if (!ret)
+		ret = pinio_get_info(fd, &ai);
+	if (!ret) {
+		busy = pinio_attach_path(fd, disk, 0);
+		ret = pinio_register(fd, src, LEN, PINIO_REG_BIDIR, &h);
+	}
+	if (!ret) {
+		fill(src, LEN, DISK_OFF, 4);
+		ret = pinio_write(fd, h, 0, DISK_OFF, LEN);
+		bad_off = pinio_write(fd, h, 0, DISK_OFF + 1, ai.block_size);
+		bad_buf = pinio_write(fd, h, 1, DISK_OFF, ai.block_size);
+		fl = pinio_flush(fd);
+		errno_ok = errno == ERRNO_MARK;
+		ufl = uring_flush_res(fd);
+		pinio_unregister(fd, h);
+	}
+	if (!ret) {
+		memset(dst, 0, LEN);
+		ret = pinio_register(fd, dst, LEN, PINIO_REG_DEV_TO_USER, &h);
+		if (!ret)
+			ret = pinio_read(fd, h, 0, DISK_OFF, LEN);
+		if (!ret)
+			m = mismatch(dst, LEN, DISK_OFF, 4);
+		if (h)
+			pinio_unregister(fd, h);
+	}
+	if (fd >= 0) {
+		det = pinio_detach(fd);
+		det2 = pinio_detach(fd);
+		pinio_get_info(fd, &after);
+		pinio_close(fd);
+	}
+	result(!ret && m == -1 && ai.store == PINIO_STORE_BDEV &&
+	       ai.attach_flags == PINIO_ATTACH_WRITE && ai.block_size >= 512 &&
+	       busy == -EBUSY && bad_off == -EINVAL && bad_buf == -EINVAL &&
+	       fl == 0 && ufl == 0 && det == 0 && det2 == -ENXIO &&
+	       after.store == PINIO_STORE_RAM && errno_ok,
+	       "attach_disk_write_flush_read",
+	       "%s: ret %d (%s), mismatch %ld, store %u, flags 0x%x, block %u, attach again %d, misaligned offset %d, buffer %d, flush %d, uring flush %d, detach %d then %d, store after %u, errno kept %d",
+	       disk, ret, pinio_strerror(ret), m, ai.store, ai.attach_flags,
+	       ai.block_size, busy, bad_off, bad_buf, fl, ufl, det, det2,
+	       after.store, errno_ok);
+}
+
 /* One write and one read through <pinio/pinio_uring.h> and liburing. */
 static void test_uring(int fd, const struct pinio_info *info, uint8_t *src,
 		       uint8_t *dst)
@@ -243,13 +380,27 @@ static void test_uring(int fd, const struct pinio_info *info, uint8_t *src,
 	       res[0], res[1], m);
 }
 
+/* pinio_prep_flush() on the RAM store: RAM is never durable. */
+static void test_uring_flush_ram(int fd, const struct pinio_info *info)
+{
+	int res;
+
+	if (!(info->features & PINIO_FEAT_ATTACH) ||
+	    !(info->features & PINIO_FEAT_URING_CMD)) {
+		skip("uring_prep_flush_ram", "no PINIO_FEAT_ATTACH or _URING_CMD");
+		return;
+	}
+	res = uring_flush_res(fd);
+	result(res == -ENXIO, "uring_prep_flush_ram", "res %d", res);
+}
+
 int main(void)
 {
 	struct pinio_info info;
 	uint8_t *src, *dst;
 	int fd;
 
-	printf("TAP version 13\n1..12\n");
+	printf("TAP version 13\n1..16\n");
 	src = map(LEN);
 	dst = map(LEN);
 	test_open_missing();
@@ -264,6 +415,10 @@ int main(void)
 	test_batch(fd, src, dst);
 	test_errors(fd);
 	test_uring(fd, &info, src, dst);
+	test_info_ram(&info);
+	test_attach_errors(fd, &info);
+	test_uring_flush_ram(fd, &info);
+	test_attach_disk(&info, src, dst);
 	errno = ERRNO_MARK;
 	result(!pinio_close(fd) && errno == ERRNO_MARK, "close", "errno %d",
 	       errno);

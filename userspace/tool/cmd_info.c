@@ -107,9 +107,10 @@ static void print_text(const struct dev *d)
 	printf("store size:   %s (%llu bytes)\n",
 	       fmt_bytes(i->dev_size, a, sizeof(a)),
 	       (unsigned long long)i->dev_size);
-	printf("block size:   %u bytes (direct transfers move multiples of it)\n",
-	       i->block_size);
-	printf("DMA align:    %u bytes\n", i->dma_alignment);
+	printf("block size:   %u byte%s (direct transfers move multiples of it)\n",
+	       i->block_size, i->block_size == 1 ? "" : "s");
+	printf("DMA align:    %u byte%s\n", i->dma_alignment,
+	       i->dma_alignment == 1 ? "" : "s");
 	printf("page size:    %u bytes\n", i->page_size);
 	printf("max region:   %s (%llu bytes) per registration\n",
 	       fmt_bytes(i->max_region_len, b, sizeof(b)),
