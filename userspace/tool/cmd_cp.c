@@ -146,15 +146,25 @@ static int copy_loop_to_dev(const struct tool *t, struct dev *d,
 			break;
 		if (!o->buffered && d->info.block_size > 1 &&
 		    n % d->info.block_size) {
-			/* A pipe ended mid-block: copy the whole blocks. */
+			/*
+			 * The source ended mid-block (a pipe, or short of
+			 * --size): copy the whole blocks, then say why not
+			 * the rest.
+			 */
 			size_t whole = n - n % d->info.block_size;
 
 			ret = whole ? dev_xfer(d, c, true, o->off + done,
 					       whole) : 0;
-			progress_end(&p);
-			if (ret)
+			if (ret) {
+				progress_end(&p);
 				return report_dev_error(d, "PINIO_IOC_WRITE",
 							ret);
+			}
+			if (o->size_given) {
+				done += whole;
+				break;	/* "ended after" below */
+			}
+			progress_end(&p);
 			return partial_block(d, o, done, n);
 		}
 		ret = dev_xfer(d, c, true, o->off + done, n);
