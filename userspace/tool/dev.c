@@ -208,7 +208,7 @@ static int explain_attach(const struct dev *d, const char *path, int err)
 		err_msg("%s is neither a block device nor a regular file", path);
 		break;
 	case EOPNOTSUPP:
-		err_msg("%s cannot do direct I/O, or its filesystem would turn direct I/O into a buffered copy (tmpfs, for one): use a block device or a file on a disk filesystem such as ext4 or XFS",
+		err_msg("%s cannot do direct I/O, or its filesystem would turn direct I/O into a buffered copy (ramfs, for one): use a block device or a file on a disk filesystem such as ext4 or XFS",
 			path);
 		break;
 	case EINVAL:
