@@ -1058,7 +1058,8 @@ TEST_F(tool, attach_refuses_a_mounted_disk)
 
 #define ATTACH_REGION	(4 * MiB)	/* each test's part of the disk */
 #define GUARD		4096		/* around a copy; must not change */
-#define FILE_STORE_SIZE	(32 * MiB)
+#define FILE_STORE_SIZE	(16 * MiB)
+#define FILE_STORE_NAME	"pinio-tool-store."
 
 FIXTURE(attach) {
 	TOOL_FIXTURE_FIELDS;
@@ -1118,6 +1119,23 @@ static int pick_base(const char *path, uint64_t size, uint64_t *base)
 	return 0;
 }
 
+/* Unlink the files in @dir whose names start with @prefix. */
+static void remove_stale(const char *dir, const char *prefix)
+{
+	DIR *d = opendir(dir);
+	char path[512];
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		if (strncmp(e->d_name, prefix, strlen(prefix)))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		unlink(path);
+	}
+	if (d)
+		closedir(d);
+}
+
 FIXTURE_SETUP(attach)
 {
 	const char *env = getenv(variant->env);
@@ -1142,8 +1160,14 @@ FIXTURE_SETUP(attach)
 		     variant->env);
 	env_setup(_metadata, self->dir, &self->fd, &self->info);
 	if (variant->file) {
+		/*
+		 * The harness does not always run the teardown of a test that
+		 * an ASSERT ended: remove what such a test left, so one
+		 * failure does not fill the filesystem for the next.
+		 */
+		remove_stale(env, FILE_STORE_NAME);
 		snprintf(self->disk, sizeof(self->disk),
-			 "%s/pinio-tool-store.XXXXXX", env);
+			 "%s/" FILE_STORE_NAME "XXXXXX", env);
 		fd = mkstemp(self->disk);
 		ASSERT_LE(0, fd) TH_LOG("mkstemp in %s: %s", env,
 					strerror(errno));
