@@ -86,7 +86,9 @@ struct result {
 	bool write;
 	size_t size;
 	int qd;
-	double ops_s, mb_s, cpu_s_gb;
+	double ops_s, mb_s;
+	double cpu_s_gb;		/* this process (measure.c says what) */
+	double guest_cpu_s_gb;		/* every CPU of the guest */
 };
 
 struct reg_result {
