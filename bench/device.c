@@ -8,10 +8,58 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <linux/fs.h>
 
 #include "pinio_bench.h"
+
+/*
+ * The stores, in the order they run. A disk store runs every path that
+ * has its kind in paths[].on, at the sizes its logical block size allows,
+ * in one boot with the RAM store. The NVMe namespace is the runner's
+ * (tests/run-qemu.sh exports PINIO_NVME4K when it attaches its disks);
+ * PINIO_BENCH_NVME names another.
+ */
+const struct store stores[] = {
+	{ .name = "ram", .kind = STORE_RAM, .bounce = true },
+	{ .name = "nvme", .kind = STORE_DISK,
+	  .env = (const char *const[]){ "PINIO_BENCH_NVME", "PINIO_NVME4K",
+					NULL } },
+};
+const size_t nr_stores = sizeof(stores) / sizeof(stores[0]);
+
+/* The block device or file of a disk store, or NULL: none in this guest. */
+const char *store_disk(const struct store *s)
+{
+	for (const char *const *e = s->env; e && *e; e++) {
+		const char *v = getenv(*e);
+
+		if (v && *v)
+			return v;
+	}
+	return NULL;
+}
+
+/* The store's logical block size (direct transfers' unit), or -errno. */
+int store_block_size(const struct store *s)
+{
+	const char *path = store_disk(s);
+	int fd, bs, ret;
+
+	if (s->kind == STORE_RAM)
+		return 1;
+	if (!path)
+		return -ENODEV;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = ioctl(fd, BLKSSZGET, &bs) ? -errno : bs;
+	close(fd);
+	return ret;
+}
 
 /* Write @val to the file at @path, opened with @flags added (sysfs, tracefs). */
 int write_str(const char *path, const char *val, int flags)
@@ -52,14 +100,34 @@ void *map_buffer(size_t len)
 static int bench_ring_init(struct bench *b, struct io_uring *ring,
 			   unsigned int flags)
 {
+	int fds[2] = { b->fd, b->disk_direct };
 	int ret = io_uring_queue_init(2 * MAX_QD, ring, flags);
 
 	if (ret)
 		return ret;
-	return io_uring_register_files(ring, &b->fd, 1);
+	/* A disk store's disk, opened O_DIRECT, is fixed file 1. */
+	return io_uring_register_files(ring, fds, b->disk_direct >= 0 ? 2 : 1);
 }
 
-int open_device(struct bench *b, int bounce)
+/* Attach the disk of store @s to b->fd; keep it open twice for its own paths. */
+static int attach_disk(struct bench *b, const struct store *s)
+{
+	struct pinio_attach at = { .flags = PINIO_ATTACH_WRITE };
+	const char *path = store_disk(s);
+
+	if (!path)
+		return -ENODEV;
+	b->disk_buffered = open(path, O_RDWR | O_CLOEXEC);
+	if (b->disk_buffered < 0)
+		return -errno;
+	b->disk_direct = open(path, O_RDWR | O_DIRECT | O_CLOEXEC);
+	if (b->disk_direct < 0)
+		return -errno;
+	at.fd = b->disk_buffered;
+	return ioctl(b->fd, PINIO_IOC_ATTACH, &at) ? -errno : 0;
+}
+
+int open_device(struct bench *b, const struct store *s, int bounce)
 {
 	struct iovec iov = { .iov_base = b->buf, .iov_len = b->buf_len };
 	int ret;
@@ -68,13 +136,23 @@ int open_device(struct bench *b, int bounce)
 	if (ret)
 		return ret;
 	b->bounce = bounce;
+	b->store = s;
+	b->disk_direct = -1;
+	b->disk_buffered = -1;
 	b->fd = pinio_open(NULL, O_RDWR);
 	if (b->fd < 0)
 		return b->fd;
+	if (s->kind == STORE_DISK) {
+		ret = attach_disk(b, s);
+		if (ret)
+			return ret;
+	}
 	ret = pinio_get_info(b->fd, &b->info);
 	if (ret)
 		return ret;
 	if (!!(b->info.features & PINIO_FEAT_BOUNCE) != !!bounce)
+		return -EPROTO;
+	if ((s->kind == STORE_DISK) != (b->info.store != PINIO_STORE_RAM))
 		return -EPROTO;
 	ret = pinio_register(b->fd, b->buf, b->buf_len, PINIO_REG_BIDIR,
 			     &b->handle);
@@ -102,7 +180,12 @@ void close_device(struct bench *b)
 	io_uring_queue_exit(&b->ring);
 	munmap(b->map, b->info.dev_size);
 	pinio_unregister(b->fd, b->handle);
+	/* Closing the pinio file detaches its disk. */
 	pinio_close(b->fd);
+	if (b->disk_direct >= 0)
+		close(b->disk_direct);
+	if (b->disk_buffered >= 0)
+		close(b->disk_buffered);
 }
 
 void read_line(const char *path, const char *prefix, char *out, size_t len)

@@ -13,13 +13,16 @@
 
 #include "pinio_bench.h"
 
-static const struct result *find(int bounce, int path, bool write,
-				 size_t size, int qd)
+/* The headline ratios are the RAM store's. */
+#define RAM	(&stores[0])
+
+static const struct result *find(const struct store *st, int bounce, int path,
+				 bool write, size_t size, int qd)
 {
 	for (int i = 0; i < nr_results; i++) {
 		const struct result *r = &results[i];
 
-		if (r->bounce == bounce && r->path->id == path &&
+		if (r->store == st && r->bounce == bounce && r->path->id == path &&
 		    r->write == write && r->size == size && r->qd == qd)
 			return r;
 	}
@@ -42,15 +45,34 @@ static void size_label(size_t size, char *out, size_t len)
 		snprintf(out, len, "%zu", size);
 }
 
-static void print_tables(FILE *out)
+/* Whether path @id ran on @st under @bounce at depth @qd, at any size. */
+static bool path_ran(const struct store *st, int bounce, int id, bool w, int qd)
 {
-	char lbl[16];
+	for (size_t s = 0; s < NR_SIZES; s++)
+		if (find(st, bounce, id, w, sizes[s], qd))
+			return true;
+	return false;
+}
 
-	for (int bounce = 0; bounce <= 1; bounce++)
+/* "store=nvme " before a disk store's tables, nothing for RAM's. */
+static void store_label(const struct store *st, char *out, size_t len)
+{
+	snprintf(out, len, "%s%s%s", st->kind == STORE_RAM ? "" : "store=",
+		 st->kind == STORE_RAM ? "" : st->name,
+		 st->kind == STORE_RAM ? "" : " ");
+}
+
+/* MB/s of every case, one table per store, bounce, direction and depth. */
+static void print_tables(FILE *out, const struct store *st)
+{
+	char lbl[16], sl[32];
+
+	store_label(st, sl, sizeof(sl));
+	for (int bounce = 0; bounce <= (st->bounce ? 1 : 0); bounce++)
 		for (int w = 0; w <= 1; w++)
 			for (int q = 0; q < 2; q++) {
-				fprintf(out, "\nbounce=%d %s QD%d  MB/s (x vs read/write, x vs uring-fixed)\n",
-					bounce, w ? "write" : "read", qds[q]);
+				fprintf(out, "\n%sbounce=%d %s QD%d  MB/s (x vs read/write, x vs uring-fixed)\n",
+					sl, bounce, w ? "write" : "read", qds[q]);
 				fprintf(out, "%-18s", "path");
 				for (size_t s = 0; s < NR_SIZES; s++) {
 					size_label(sizes[s], lbl, sizeof(lbl));
@@ -62,18 +84,22 @@ static void print_tables(FILE *out)
 
 					if (qds[q] > 1 && !pa->queued)
 						continue;
-					if (!find(bounce, pa->id, w, sizes[0], qds[q]))
+					if (!path_ran(st, bounce, pa->id, w, qds[q]))
 						continue;
 					fprintf(out, "%-18s", pa->name);
 					for (size_t s = 0; s < NR_SIZES; s++) {
 						const struct result *r =
-							find(bounce, pa->id, w, sizes[s], qds[q]);
+							find(st, bounce, pa->id, w, sizes[s], qds[q]);
 						char cell[32];
 
-						snprintf(cell, sizeof(cell), "%.0f (%.2f,%.2f)",
-							 r ? r->mb_s : 0,
-							 ratio(r, find(bounce, 1, w, sizes[s], 1)),
-							 ratio(r, find(bounce, 3, w, sizes[s], qds[q])));
+						/* "-": not run (below the store's block size). */
+						if (!r)
+							snprintf(cell, sizeof(cell), "-");
+						else
+							snprintf(cell, sizeof(cell), "%.0f (%.2f,%.2f)",
+								 r->mb_s,
+								 ratio(r, find(st, bounce, 1, w, sizes[s], 1)),
+								 ratio(r, find(st, bounce, 3, w, sizes[s], qds[q])));
 						fprintf(out, " %22s", cell);
 					}
 					fputc('\n', out);
@@ -82,11 +108,14 @@ static void print_tables(FILE *out)
 }
 
 /* Operations/s and CPU time per GB (getrusage) at two sizes, bounce=0. */
-static void print_cpu_table(FILE *out)
+static void print_cpu_table(FILE *out, const struct store *st)
 {
 	static const size_t at[] = { 4096, 1 << 20 };
+	char sl[32];
 
-	fprintf(out, "\nbounce=0 ops/s and CPU s per GB (this process; QD1, or QD32 where marked)\n");
+	store_label(st, sl, sizeof(sl));
+	fprintf(out, "\n%sbounce=0 ops/s and CPU s per GB (this process; QD1, or QD32 where marked)\n",
+		sl);
 	fprintf(out, "%-22s %-5s %12s %10s %12s %10s\n", "path", "dir",
 		"4K ops/s", "4K s/GB", "1M ops/s", "1M s/GB");
 	for (size_t p = 0; p < nr_paths; p++)
@@ -97,8 +126,8 @@ static void print_cpu_table(FILE *out)
 
 				if (qds[q] > 1 && !paths[p].queued)
 					continue;
-				r0 = find(0, paths[p].id, w, at[0], qds[q]);
-				r1 = find(0, paths[p].id, w, at[1], qds[q]);
+				r0 = find(st, 0, paths[p].id, w, at[0], qds[q]);
+				r1 = find(st, 0, paths[p].id, w, at[1], qds[q]);
 				if (!r0 || !r1)
 					continue;
 				snprintf(name, sizeof(name), "%s%s", paths[p].name,
@@ -143,6 +172,10 @@ void compute_headlines(void)
 {
 	char name[96], lbl[16];
 
+	/* They are the RAM store's, and --store may have left it out. */
+	if (!path_ran(RAM, 0, 4, false, 1))
+		return;
+
 	for (int w = 0; w <= 1; w++) {
 		const char *dir = w ? "write" : "read";
 
@@ -150,37 +183,37 @@ void compute_headlines(void)
 			size_label(sizes[s], lbl, sizeof(lbl));
 			snprintf(name, sizeof(name), "pinio-ioctl/kcopy %s %s",
 				 dir, lbl);
-			add_head(name, ratio(find(0, 4, w, sizes[s], 1),
-					     find(0, 11, w, sizes[s], 1)), 0.85, true);
+			add_head(name, ratio(find(RAM, 0, 4, w, sizes[s], 1),
+					     find(RAM, 0, 11, w, sizes[s], 1)), 0.85, true);
 			snprintf(name, sizeof(name), "pinio-uring/kcopy %s %s",
 				 dir, lbl);
-			add_head(name, ratio(find(0, 7, w, sizes[s], 1),
-					     find(0, 11, w, sizes[s], 1)), 0.85, true);
+			add_head(name, ratio(find(RAM, 0, 7, w, sizes[s], 1),
+					     find(RAM, 0, 11, w, sizes[s], 1)), 0.85, true);
 			snprintf(name, sizeof(name),
 				 "pinio-uring-wq/pinio-uring QD32 %s %s", dir, lbl);
-			add_head(name, ratio(find(0, 12, w, sizes[s], MAX_QD),
-					     find(0, 7, w, sizes[s], MAX_QD)), 0, true);
+			add_head(name, ratio(find(RAM, 0, 12, w, sizes[s], MAX_QD),
+					     find(RAM, 0, 7, w, sizes[s], MAX_QD)), 0, true);
 			snprintf(name, sizeof(name), "pinio-ioctl/memcpy %s %s",
 				 dir, lbl);
-			add_head(name, ratio(find(0, 4, w, sizes[s], 1),
-					     find(0, 10, w, sizes[s], 1)), 0, true);
+			add_head(name, ratio(find(RAM, 0, 4, w, sizes[s], 1),
+					     find(RAM, 0, 10, w, sizes[s], 1)), 0, true);
 			snprintf(name, sizeof(name), "mmap/pinio-ioctl %s %s",
 				 dir, lbl);
-			add_head(name, ratio(find(0, 9, w, sizes[s], 1),
-					     find(0, 4, w, sizes[s], 1)), 0, true);
+			add_head(name, ratio(find(RAM, 0, 9, w, sizes[s], 1),
+					     find(RAM, 0, 4, w, sizes[s], 1)), 0, true);
 		}
 		snprintf(name, sizeof(name), "pinio-uring QD32/pinio-ioctl QD1 %s 4K", dir);
-		add_head(name, ratio(find(0, 7, w, 4096, MAX_QD),
-				     find(0, 4, w, 4096, 1)), 1.5, true);
+		add_head(name, ratio(find(RAM, 0, 7, w, 4096, MAX_QD),
+				     find(RAM, 0, 4, w, 4096, 1)), 1.5, true);
 		snprintf(name, sizeof(name), "pinio-uring QD32/uring-fixed QD32 %s 4K", dir);
-		add_head(name, ratio(find(0, 7, w, 4096, MAX_QD),
-				     find(0, 3, w, 4096, MAX_QD)), 1.0, true);
+		add_head(name, ratio(find(RAM, 0, 7, w, 4096, MAX_QD),
+				     find(RAM, 0, 3, w, 4096, MAX_QD)), 1.0, true);
 		for (size_t s = 2; s < NR_SIZES; s++) {
 			size_label(sizes[s], lbl, sizeof(lbl));
 			snprintf(name, sizeof(name),
 				 "bounce=1 pinio-ioctl/read-write %s %s", dir, lbl);
-			add_head(name, ratio(find(1, 4, w, sizes[s], 1),
-					     find(1, 1, w, sizes[s], 1)), 1.6, true);
+			add_head(name, ratio(find(RAM, 1, 4, w, sizes[s], 1),
+					     find(RAM, 1, 1, w, sizes[s], 1)), 1.6, true);
 		}
 	}
 	for (int i = 0; i < nr_backing_results; i++) {
@@ -222,8 +255,12 @@ void print_report(FILE *out, const struct bench *b)
 		"Under QEMU TCG the absolute MB/s are emulator figures, not hardware ones: read the ratios.\n"
 		"io_uring paths: QD1 and QD32, rings with %s.\n",
 		b->reps, b->ms, RING_SETUP);
-	print_tables(out);
-	print_cpu_table(out);
+	for (int i = 0; i < nr_results; i++)
+		if (!i || results[i].store != results[i - 1].store)
+			print_tables(out, results[i].store);
+	for (int i = 0; i < nr_results; i++)
+		if (!i || results[i].store != results[i - 1].store)
+			print_cpu_table(out, results[i].store);
 	fprintf(out, "\nRegistration, ns per 4 KiB page (median)\n");
 	fprintf(out, "  %6s %4s %12s %10s %10s %12s %12s\n", "MiB", "thp",
 		"hugeKiB", "pinio", "io_uring", "pinio-unreg", "uring-unreg");
@@ -339,11 +376,12 @@ static void put_result(struct rec *o, int i)
 	rec_num(o, "mb_per_s", "%.2f", r->mb_s);
 	rec_num(o, "cpu_s_per_gb", "%.4f", r->cpu_s_gb);
 	rec_num(o, "x_vs_read_write", "%.3f",
-		ratio(r, find(r->bounce, 1, r->write, r->size, 1)));
+		ratio(r, find(r->store, r->bounce, 1, r->write, r->size, 1)));
 	rec_num(o, "x_vs_uring_fixed", "%.3f",
-		ratio(r, find(r->bounce, 3, r->write, r->size, r->qd)));
-	/* Last, so that the columns before it keep their places. */
+		ratio(r, find(r->store, r->bounce, 3, r->write, r->size, r->qd)));
+	/* Last, so that the columns before them keep their places. */
 	rec_num(o, "guest_cpu_s_per_gb", "%.4f", r->guest_cpu_s_gb);
+	rec_str(o, "store", r->store->name);
 }
 
 static void put_registration(struct rec *o, int i)
@@ -477,6 +515,7 @@ int write_outputs(const struct bench *b, const char *dir)
 	json_str(f, "kernel_cmdline", cmdline, true);
 	json_str(f, "uring_async_min", b->async_min, true);
 	json_str(f, "ring_setup", RING_SETUP, true);
+	json_str(f, "stores", b->stores_run, true);
 	fprintf(f, "    \"hypervisor\": %s,\n",
 		strstr(flags, "hypervisor") ? "true" : "false");
 	fprintf(f, "    \"cpus\": %ld,\n", sysconf(_SC_NPROCESSORS_ONLN));

@@ -11,7 +11,8 @@
  *   output.c       the text tables, headline ratios, CSV and JSON
  *   profile.c      --profile: untraced and ftrace-traced 4 KiB operations
  *
- * A new path is one unit function and one entry in paths[] (paths.c).
+ * A new path is one unit function and one entry in paths[] (paths.c), a
+ * new store one entry in stores[] (device.c).
  */
 #ifndef PINIO_BENCH_H
 #define PINIO_BENCH_H
@@ -39,9 +40,30 @@
 extern const size_t sizes[NR_SIZES];
 extern const int qds[2];
 
+/*
+ * What a case's transfers land in: the driver's RAM, or a disk attached to
+ * the open /dev/pinio file (PINIO_IOC_ATTACH), named by the first set
+ * variable of @env (the runner finds the guest's disks by serial number).
+ */
+#define STORE_RAM	0x1
+#define STORE_DISK	0x2
+
+struct store {
+	const char *name;		/* "ram", "nvme": the rows' store field */
+	unsigned int kind;		/* STORE_* */
+	const char *const *env;		/* STORE_DISK: variables naming it */
+	bool bounce;			/* also run with bounce=1 */
+};
+
+extern const struct store stores[];
+extern const size_t nr_stores;
+
 struct bench {
 	int fd;				/* /dev/pinio, opened under @bounce */
 	int bounce;
+	const struct store *store;	/* the store @fd works on */
+	int disk_direct;		/* STORE_DISK: the disk, O_DIRECT */
+	int disk_buffered;		/* STORE_DISK: the disk, page cache */
 	struct pinio_info info;
 	uint8_t *buf;			/* MAX_QD * MAX_SIZE, pre-faulted */
 	uint8_t *src;			/* memcpy's stand-in for the device */
@@ -55,6 +77,7 @@ struct bench {
 	int reps;
 	bool quick;
 	char async_min[32];		/* the driver's uring_async_min as loaded */
+	char stores_run[512];		/* for bench.json: which stores, where */
 };
 
 /* ---- paths.c ---- */
@@ -70,10 +93,14 @@ struct path {
 	bool queued;			/* has a QD32 variant */
 	bool device;			/* goes through /dev/pinio */
 	bool uring_wq;			/* uring_async_min=1: all on the workqueue */
+	unsigned int on;		/* STORE_* kinds it runs on */
 };
 
 extern const struct path paths[];
 extern const size_t nr_paths;
+
+/* io_uring transfers that completed short, their rest resubmitted. */
+extern unsigned long uring_short;
 
 const struct path *path_by_id(int id);
 int verify_path(struct bench *b, const struct path *p);
@@ -81,6 +108,7 @@ int verify_path(struct bench *b, const struct path *p);
 /* ---- measure.c ---- */
 
 struct result {
+	const struct store *store;
 	int bounce;
 	const struct path *path;
 	bool write;
@@ -145,7 +173,9 @@ int write_str(const char *path, const char *val, int flags);
 int set_param(const char *path, int on);
 void read_line(const char *path, const char *prefix, char *out, size_t len);
 void *map_buffer(size_t len);
-int open_device(struct bench *b, int bounce);
+const char *store_disk(const struct store *s);
+int store_block_size(const struct store *s);
+int open_device(struct bench *b, const struct store *s, int bounce);
 void close_device(struct bench *b);
 
 /* ---- output.c ---- */

@@ -115,7 +115,7 @@ int run_profile(struct bench *b, const char *out)
 	struct result r = { 0 };
 	int ret;
 
-	ret = open_device(b, 0);
+	ret = open_device(b, &stores[0], 0);
 	if (ret)
 		return ret;
 	/* Untraced first: with function_graph set, every call pays its hook. */
