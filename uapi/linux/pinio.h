@@ -275,7 +275,10 @@ struct pinio_attach {
  * open for writing with PINIO_ATTACH_WRITE), -ELOOP (@fd is a /dev/pinio
  * file), -ENOTBLK (neither a block device nor a regular file: pipes,
  * sockets, character devices, directories), -EOPNOTSUPP (the file cannot do
- * direct I/O, or its filesystem would turn direct I/O into a buffered copy),
+ * direct I/O: open(O_DIRECT) of it would fail, or its filesystem reports no
+ * direct-I/O alignment because it would quietly copy through the page
+ * cache, as ext4 does with data=journal; tmpfs, whose direct I/O since
+ * 6.6 is a copy by nature, is accepted where the kernel allows O_DIRECT),
  * -EBUSY (a store is attached already), -EFAULT.
  */
 #define PINIO_IOC_ATTACH	_IOW(PINIO_IOC_MAGIC, 0x06, struct pinio_attach)
