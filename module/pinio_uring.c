@@ -15,9 +15,10 @@
  * its CQE posted from the device's completion through task work, so a
  * ring's queue depth is the device's. A non-blocking issue (the ring lock
  * held) submits with IOCB_NOWAIT; if the device would block, the command
- * goes back to io_uring with -EAGAIN to be issued again from io-wq, where
- * it may block. A NOWAIT failure that arrives late is retried blocking on
- * pinio's workqueue. Never is such an -EAGAIN the CQE.
+ * is submitted again, blocking, from pinio's workqueue. Not handed back to
+ * io_uring with -EAGAIN: its second issue would look the handle and the
+ * store up again, and the header promises both are taken at the first.
+ * Never is such an -EAGAIN the CQE.
  */
 #include <linux/module.h>
 #include <linux/slab.h>
@@ -178,7 +179,11 @@ static int pinio_uring_rw(struct io_uring_cmd *ioucmd, u32 op,
 	if (!io.store->may_queue && (!async_min || len < async_min))
 		goto run_inline;
 
-	/* A non-blocking issue must not wait for reclaim either. */
+	/*
+	 * A non-blocking issue must not wait for reclaim either. Short of
+	 * memory there, the command goes back to io_uring to be issued again
+	 * from io-wq, the one case that looks handle and store up twice.
+	 */
 	uio = kmalloc(sizeof(*uio), nonblock ? GFP_NOWAIT : GFP_KERNEL);
 	if (!uio) {
 		if (!io.store->may_queue)
@@ -204,10 +209,8 @@ static int pinio_uring_rw(struct io_uring_cmd *ioucmd, u32 op,
 	if (ret == -EIOCBQUEUED)
 		return -EIOCBQUEUED;
 	if (ret == -EAGAIN && nonblock) {
-		/* io_uring issues it again from io-wq, which may block. */
-		pinio_io_release(&uio->io);
-		kfree(uio);
-		return -EAGAIN;
+		pinio_uring_io_complete(&uio->io, ret);	/* a blocking retry */
+		return -EIOCBQUEUED;
 	}
 	ret = pinio_io_result(&uio->io, ret, len);
 	pinio_io_release(&uio->io);

@@ -50,8 +50,11 @@ static void pinio_io_init(struct pinio_io *io, struct pinio_store *store,
 
 /*
  * What the store needs beyond the range: write permission, and on an
- * attached store the device's alignment, checked for every bvec segment as
- * the block layer will, so nothing is submitted that it would refuse.
+ * attached store the block rule of the header: the store offset, the
+ * length, and the start and length of every bvec segment (the part of
+ * each page the transfer covers) multiples of the block size. That is
+ * stricter than the block layer, which wants segment starts aligned only to
+ * the DMA alignment, and the same on every device of that block size.
  */
 static int pinio_io_check(struct pinio_io *io)
 {
@@ -63,8 +66,7 @@ static int pinio_io_check(struct pinio_io *io)
 		return -EBADF;
 	if (bs > 1 && ((io->pos | iov_iter_count(&io->iter)) & (bs - 1)))
 		return -EINVAL;
-	if (bs > 1 && !iov_iter_is_aligned(&io->iter, store->dma_alignment - 1,
-					   bs - 1))
+	if (bs > 1 && !iov_iter_is_aligned(&io->iter, bs - 1, bs - 1))
 		return -EINVAL;
 	return 0;
 }

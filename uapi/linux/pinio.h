@@ -63,8 +63,10 @@
  * @max_batch: largest number of segments in one PINIO_IOC_BATCH.
  * @store: PINIO_STORE_* kind of this open file's store.
  * @block_size: direct transfers on this store must have their store offset,
- *	length and offset in every pinned page a multiple of this (the
- *	logical block size of an attached store; 1 for RAM).
+ *	their length, and the offset and length of the part of every pinned
+ *	page they cover, multiples of this (the logical block size of an
+ *	attached store; 1 for RAM). For a buffer that means: its offset in
+ *	its first page a multiple of @block_size.
  * @dma_alignment: the device's DMA alignment in bytes (a power of two,
  *	at most @block_size; 1 for RAM). Informational: @block_size implies it.
  * @attach_flags: the PINIO_ATTACH_* flags of the attached store, else 0.
@@ -333,9 +335,14 @@ struct pinio_attach {
  * The CQE's res is @len on success or -errno: the errors of PINIO_IOC_READ
  * and PINIO_IOC_WRITE, -EINVAL for a set field that must be zero, -EFAULT
  * for a fixed-buffer range outside the io_uring registration, -ENOTTY for
- * an unknown cmd_op. A transfer takes its reference on the registration at
- * submission, so unregistering or closing the ring with commands in flight
- * is safe: they complete.
+ * an unknown cmd_op. A transfer takes its reference on the registration
+ * (and on the store) when the driver first sees it, so unregistering,
+ * detaching or closing the ring with commands in flight is safe: they
+ * complete, on the store they started on. The driver first sees a command
+ * when io_uring first issues it: at submission, or for IOSQE_ASYNC,
+ * IOSQE_IO_LINK and IOSQE_IO_DRAIN commands later, from io-wq; a handle
+ * unregistered before then gives -ENOENT, a store detached before then
+ * is not the one used.
  *
  * On an attached store a command is the device's I/O: it is submitted at
  * issue and its CQE is posted when the device completes it, so a ring's
