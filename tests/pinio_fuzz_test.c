@@ -514,8 +514,9 @@ static void fz_info(struct fuzz *f)
 		    in.max_regions != PINIO_MAX_REGIONS ||
 		    in.max_batch != PINIO_MAX_BATCH ||
 		    in.max_region_len != PINIO_MAX_REGION_LEN ||
-		    in.reserved[0] || in.reserved[1] || in.reserved[2] ||
-		    in.reserved[3])
+		    in.store != PINIO_STORE_RAM || in.block_size != 1 ||
+		    in.dma_alignment != 1 || in.attach_flags ||
+		    in.reserved[0] || in.reserved[1])
 			fz_fail(f, "INFO returned inconsistent fields");
 	}
 }
