@@ -10,8 +10,9 @@
  * Every case runs under every way io_uring reaches ->uring_cmd(): issued
  * inline by io_uring_enter(), by an io-wq worker (IOSQE_ASYNC; also what an
  * -EAGAIN retry, a link or a drain may lead to), by an SQPOLL thread, and
- * on a DEFER_TASKRUN|SINGLE_ISSUER ring, each with pinio running the copy
- * at issue and on its own workqueue (uring_async_min). Each SQE must post
+ * on a DEFER_TASKRUN|SINGLE_ISSUER ring; and with pinio copying on its own
+ * workqueue (uring_async_min), completing through task work, on the plain
+ * and DEFER_TASKRUN rings. Each SQE must post
  * exactly one CQE with the exact res, within CQE_TIMEOUT_MS: a CQE that
  * never comes fails the case instead of hanging the suite. At the end of
  * each case the ring and the file are closed and pinio's counters and
@@ -71,10 +72,6 @@ FIXTURE_VARIANT_ADD(uring, iosqe_async) {
 
 FIXTURE_VARIANT_ADD(uring, sqpoll) {
 	.async_min = "0", .setup = IORING_SETUP_SQPOLL,
-};
-
-FIXTURE_VARIANT_ADD(uring, sqpoll_workqueue) {
-	.async_min = "1", .setup = IORING_SETUP_SQPOLL,
 };
 
 FIXTURE_VARIANT_ADD(uring, defer_taskrun) {
@@ -609,7 +606,7 @@ TEST_F_TIMEOUT(uring, link_after_failure, 60)
 	ASSERT_NE(NULL, d);
 	fixed_setup(_metadata, self, &fb, flen);
 	ASSERT_OK(seed_store(self->fd, dev, 4 * len, 0x40));
-	pattern_fill(self->b.p, BUF_LEN, 0, 0x41);
+	pattern_fill(self->b.p, 4 * len, 0, 0x41);
 	pattern_fill(fb.p, flen, 0, 0x42);
 	wr = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	ASSERT_LE(0, wr);
@@ -667,7 +664,7 @@ TEST_F_TIMEOUT(uring, link_after_failure, 60)
 	/* Nothing the cancelled links would have moved was moved. */
 	ASSERT_DEV_PATTERN(self->fd, dev, len, 0x40);
 	ASSERT_PATTERN(fb.p, flen, 0, 0x42);
-	ASSERT_PATTERN(self->b.p + len, BUF_LEN - len, len, 0x41);
+	ASSERT_PATTERN(self->b.p + len, 3 * len, len, 0x41);
 	/* What the one successful link wrote is there. */
 	ASSERT_OK(dev_pread_all(self->fd, d, len, dev + len));
 	ASSERT_PATTERN(d, len, 0, 0x41);
