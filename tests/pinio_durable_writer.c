@@ -4,7 +4,7 @@
  * (tests/run-qemu.sh, kill_after_flush). Not a kselftest: it is built into
  * build/guest/ and run only by the kill boot's /init.
  *
- *   pinio_durable_writer [--no-flush] DEV OFF LEN SEED
+ *   pinio_durable_writer [--no-flush] [--no-pinio] DEV OFF LEN SEED
  *
  * Attaches block device DEV to /dev/pinio (PINIO_ATTACH_WRITE), registers
  * a LEN-byte buffer holding the shared pattern (tests/pinio_pattern.c) of
@@ -15,7 +15,9 @@
  * then sleeps with everything still open until the host kills the VM.
  * With --no-flush it skips the flush and prints "pinio-durable: unflushed
  * OFF LEN SEED" instead (a by-hand experiment: without a flush the data may
- * or may not survive).
+ * or may not survive). --no-pinio is the control of the experiment: the
+ * same writes with pwrite() on DEV opened O_DIRECT and fdatasync() for the
+ * flush, no pinio involved.
  *
  * When it cannot get there it prints
  *	pinio-durable: skip REASON	(exit 4: the module lacks PINIO_FEAT_ATTACH)
@@ -64,17 +66,63 @@ static int parse_u64(const char *s, uint64_t *v)
 	return errno || !*s || *end || *s == '-' ? -1 : 0;
 }
 
+/* The control: the same region through O_DIRECT pwrite() and fdatasync(). */
+static int no_pinio(const char *dev, uint64_t off, uint64_t len, uint32_t seed,
+		    int flush)
+{
+	uint64_t done;
+	void *buf;
+	int fd;
+
+	fd = open(dev, O_RDWR | O_DIRECT);
+	if (fd < 0) {
+		say("fail", "open %s O_DIRECT: %s", dev, strerror(errno));
+		return 1;
+	}
+	buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED) {
+		say("fail", "mmap %" PRIu64 " bytes: %s", len, strerror(errno));
+		return 1;
+	}
+	pinio_pattern_fill(buf, len, off, seed);
+	for (done = 0; done < len; done += PIECE) {
+		size_t n = len - done < PIECE ? len - done : PIECE;
+
+		if (pwrite(fd, (char *)buf + done, n, off + done) != (ssize_t)n) {
+			say("fail", "pwrite at %" PRIu64 ": %s", off + done,
+			    strerror(errno));
+			return 1;
+		}
+	}
+	if (flush && fdatasync(fd)) {
+		say("fail", "fdatasync: %s", strerror(errno));
+		return 1;
+	}
+	say(flush ? "flushed" : "unflushed", "%" PRIu64 " %" PRIu64 " %" PRIu32
+	    " (no pinio)", off, len, seed);
+	for (;;)
+		pause();
+}
+
 int main(int argc, char **argv)
 {
 	struct pinio_info info;
 	struct pinio_attach at;
 	struct pinio_region reg;
 	uint64_t off, len, seed, done;
-	int flush = 1, pfd, dfd;
+	int flush = 1, pinio = 1, pfd, dfd;
 	void *buf;
 
-	if (argc > 1 && !strcmp(argv[1], "--no-flush")) {
-		flush = 0;
+	while (argc > 1 && !strncmp(argv[1], "--", 2)) {
+		if (!strcmp(argv[1], "--no-flush")) {
+			flush = 0;
+		} else if (!strcmp(argv[1], "--no-pinio")) {
+			pinio = 0;
+		} else {
+			say("fail", "unknown option %s", argv[1]);
+			return 1;
+		}
 		argc--;
 		argv++;
 	}
@@ -83,6 +131,9 @@ int main(int argc, char **argv)
 		say("fail", "usage: pinio_durable_writer [--no-flush] DEV OFF LEN SEED");
 		return 1;
 	}
+
+	if (!pinio)
+		return no_pinio(argv[1], off, len, (uint32_t)seed, flush);
 
 	pfd = open(PINIO_DEVICE_PATH, O_RDWR);
 	if (pfd < 0) {
