@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The classic buffered path: read_iter/write_iter over the store, with the
- * semantics of a fixed-size memory device (short read at the end, -ENOSPC
- * past it). Two models:
+ * The classic buffered path: read_iter/write_iter over the file's store,
+ * with the semantics of a fixed-size device (short read at the end,
+ * -ENOSPC past it) on every store. An attached store takes it through its
+ * backing file's page cache (pinio_attach.c); on the RAM store there are
+ * two models:
  *  - bounce=0: copy_to_iter()/copy_from_iter() straight from the store, like
  *    /dev/mem-style devices whose memory the CPU can address;
  *  - bounce=1: every chunk is staged through a driver-owned kernel buffer
@@ -40,7 +42,7 @@ static ssize_t pinio_bounce_copy(struct kiocb *iocb, struct iov_iter *iter,
 				 size_t len, bool to_user)
 {
 	struct pinio_file *pf = iocb->ki_filp->private_data;
-	u8 *dev = pinio_store.data + iocb->ki_pos;
+	u8 *dev = pinio_ram.data + iocb->ki_pos;
 	size_t done = 0;
 
 	if (iocb->ki_flags & IOCB_NOWAIT) {
@@ -68,63 +70,71 @@ static ssize_t pinio_bounce_copy(struct kiocb *iocb, struct iov_iter *iter,
 	return done;
 }
 
-/* Move @len bytes between the store at ki_pos and @iter; -EFAULT if none. */
-static ssize_t pinio_buffered_copy(struct kiocb *iocb, struct iov_iter *iter,
-				   size_t len, bool to_user)
+/* The RAM store's buffered path; -EFAULT if nothing could be copied. */
+ssize_t pinio_ram_buffered(struct pinio_store *store, struct kiocb *iocb,
+			   struct iov_iter *iter, bool write)
 {
 	struct pinio_file *pf = iocb->ki_filp->private_data;
+	size_t len = iov_iter_count(iter);
 	ssize_t done;
 
 	if (pf->bounce)
-		done = pinio_bounce_copy(iocb, iter, len, to_user);
+		done = pinio_bounce_copy(iocb, iter, len, !write);
 	else
-		done = pinio_store_copy_iter(iocb->ki_pos, len, iter, to_user);
+		done = pinio_ram_copy_iter(iocb->ki_pos, len, iter, !write);
 	return done ? done : -EFAULT;
 }
 
-ssize_t pinio_read_iter(struct kiocb *iocb, struct iov_iter *to)
+/* Clamp the request to the store and hand it over. */
+static ssize_t pinio_buffered(struct kiocb *iocb, struct iov_iter *iter,
+			      bool write)
 {
-	size_t len = iov_iter_count(to);
+	struct pinio_file *pf = iocb->ki_filp->private_data;
+	size_t len = iov_iter_count(iter);
 	loff_t pos = iocb->ki_pos;
-	ssize_t ret;
-
-	if (pos < 0)
-		return -EINVAL;
-	if (!len || pos >= pinio_store.size)
-		return 0;
-	len = min_t(u64, len, pinio_store.size - pos);
-
-	ret = pinio_buffered_copy(iocb, to, len, true);
-	if (ret > 0) {
-		iocb->ki_pos += ret;
-		pinio_stat_add(PINIO_STAT_BUFFERED_READ_BYTES, ret);
-	}
-	return ret;
-}
-
-ssize_t pinio_write_iter(struct kiocb *iocb, struct iov_iter *from)
-{
-	size_t len = iov_iter_count(from);
-	loff_t pos = iocb->ki_pos;
+	struct pinio_store *store;
+	size_t shorted;
 	ssize_t ret;
 
 	if (pos < 0)
 		return -EINVAL;
 	if (!len)
 		return 0;
-	if (pos >= pinio_store.size)
-		return -ENOSPC;
-	len = min_t(u64, len, pinio_store.size - pos);
-
-	ret = pinio_buffered_copy(iocb, from, len, false);
+	store = pinio_file_store(pf);
+	if (pos >= store->size) {
+		ret = write ? -ENOSPC : 0;
+		goto put_store;
+	}
+	/* Hide what lies past the end, and give it back afterwards. */
+	shorted = len - min_t(u64, len, store->size - pos);
+	iov_iter_truncate(iter, len - shorted);
+	ret = store->ops->buffered(store, iocb, iter, write);
+	iov_iter_reexpand(iter, iov_iter_count(iter) + shorted);
 	if (ret > 0) {
 		iocb->ki_pos += ret;
-		pinio_stat_add(PINIO_STAT_BUFFERED_WRITE_BYTES, ret);
+		pinio_stat_add(write ? PINIO_STAT_BUFFERED_WRITE_BYTES :
+			       PINIO_STAT_BUFFERED_READ_BYTES, ret);
 	}
+put_store:
+	pinio_store_put(store);
 	return ret;
+}
+
+ssize_t pinio_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	return pinio_buffered(iocb, to, false);
+}
+
+ssize_t pinio_write_iter(struct kiocb *iocb, struct iov_iter *from)
+{
+	return pinio_buffered(iocb, from, true);
 }
 
 loff_t pinio_llseek(struct file *file, loff_t offset, int whence)
 {
-	return fixed_size_llseek(file, offset, whence, pinio_store.size);
+	struct pinio_store *store = pinio_file_store(file->private_data);
+	loff_t ret = fixed_size_llseek(file, offset, whence, store->size);
+
+	pinio_store_put(store);
+	return ret;
 }

@@ -41,6 +41,16 @@ static inline void pinio_vm_flags_set(struct vm_area_struct *vma,
 #endif
 }
 
+static inline void pinio_vm_flags_clear(struct vm_area_struct *vma,
+					vm_flags_t flags)
+{
+#if KERNEL_VERSION(6, 3, 0) <= LINUX_VERSION_CODE
+	vm_flags_clear(vma, flags);
+#else
+	vma->vm_flags &= ~flags;
+#endif
+}
+
 /*
  * 6.2 ("mm/gup: reliable R/O long-term pinning in COW mappings") made GUP
  * break COW itself when it pins a page of a private writable mapping

@@ -51,7 +51,7 @@ static int pinio_kcopy_release(struct inode *inode, struct file *file)
 /* Copy @size bytes @iters times; returns the elapsed ns or -errno. */
 static s64 pinio_kcopy_run(bool read, size_t size, unsigned int iters)
 {
-	size_t slots = pinio_store.size / size;
+	size_t slots = pinio_ram.store.size / size;
 	u64 start, elapsed;
 	unsigned int i;
 	u8 *kbuf;
@@ -61,11 +61,11 @@ static s64 pinio_kcopy_run(bool read, size_t size, unsigned int iters)
 		return -ENOMEM;
 	/* Fault in and warm both sides before timing. */
 	memset(kbuf, 0x5a, size);
-	memcpy(kbuf, pinio_store.data, size);
+	memcpy(kbuf, pinio_ram.data, size);
 
 	start = ktime_get_ns();
 	for (i = 0; i < iters; i++) {
-		u8 *dev = pinio_store.data + (i % slots) * size;
+		u8 *dev = pinio_ram.data + (i % slots) * size;
 
 		if (read)
 			memcpy(kbuf, dev, size);
@@ -97,7 +97,7 @@ static ssize_t pinio_kcopy_write(struct file *file, const char __user *ubuf,
 		return -EINVAL;
 	if (strcmp(dir, "read") && strcmp(dir, "write"))
 		return -EINVAL;
-	if (!size || size > pinio_store.size || !iters ||
+	if (!size || size > pinio_ram.store.size || !iters ||
 	    iters > PINIO_KCOPY_MAX_ITERS)
 		return -EINVAL;
 

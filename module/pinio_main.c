@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pinio: direct I/O between a RAM-backed device store and pinned user
- * buffers, with the classic buffered path beside it for comparison.
+ * pinio: direct I/O between a device store (the driver's RAM, or a block
+ * device or file attached to an open file) and pinned user buffers, with
+ * the classic buffered path and mmap beside it for comparison.
  *
- * This file owns the module parameters, the store and the misc device.
+ * This file owns the module parameters, the misc device and its files.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -38,11 +39,15 @@ static int pinio_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 
 	xa_init_flags(&pf->regions, XA_FLAGS_ALLOC1);
+	spin_lock_init(&pf->store_lock);
+	pf->store = &pinio_ram.store;
+	pinio_store_get(pf->store);
 	mutex_init(&pf->bounce_lock);
 	pf->bounce = READ_ONCE(bounce);
 	if (pf->bounce) {
 		pf->bounce_buf = kvmalloc(PINIO_BOUNCE_SIZE, GFP_KERNEL);
 		if (!pf->bounce_buf) {
+			pinio_store_put(pf->store);
 			kfree(pf);
 			return -ENOMEM;
 		}
@@ -59,6 +64,7 @@ static int pinio_release(struct inode *inode, struct file *file)
 	struct pinio_file *pf = file->private_data;
 
 	pinio_bufs_release(pf);
+	pinio_store_put(pf->store);	/* detaches an attached store */
 	kvfree(pf->bounce_buf);
 	mutex_destroy(&pf->bounce_lock);
 	kfree(pf);
@@ -67,18 +73,25 @@ static int pinio_release(struct inode *inode, struct file *file)
 
 static long pinio_ioctl_info(struct pinio_file *pf, struct pinio_info __user *uarg)
 {
+	struct pinio_store *store = pinio_file_store(pf);
 	struct pinio_info info = {
 		.abi_version = PINIO_ABI_VERSION,
 		.page_size = PAGE_SIZE,
-		.dev_size = pinio_store.size,
+		.dev_size = store->size,
 		.features = PINIO_FEAT_DIRECT | PINIO_FEAT_BATCH |
 			    PINIO_FEAT_BUFFERED | PINIO_FEAT_NOWAIT |
-			    PINIO_FEAT_URING_CMD | PINIO_FEAT_MMAP,
+			    PINIO_FEAT_URING_CMD | PINIO_FEAT_MMAP |
+			    PINIO_FEAT_ATTACH,
 		.max_region_len = PINIO_MAX_REGION_LEN,
 		.max_regions = PINIO_MAX_REGIONS,
 		.max_batch = PINIO_MAX_BATCH,
+		.store = store->kind,
+		.block_size = store->block_size,
+		.dma_alignment = store->dma_alignment,
+		.attach_flags = store->attach_flags,
 	};
 
+	pinio_store_put(store);
 	if (pf->bounce)
 		info.features |= PINIO_FEAT_BOUNCE;
 	if (copy_to_user(uarg, &info, sizeof(info)))
@@ -104,6 +117,12 @@ static long pinio_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return pinio_ioctl_xfer(pf, uarg, PINIO_OP_WRITE);
 	case PINIO_IOC_BATCH:
 		return pinio_ioctl_batch(pf, uarg);
+	case PINIO_IOC_ATTACH:
+		return pinio_ioctl_attach(pf, uarg);
+	case PINIO_IOC_DETACH:
+		return pinio_ioctl_detach(pf);
+	case PINIO_IOC_FLUSH:
+		return pinio_flush(pf);
 	default:
 		return -ENOTTY;
 	}
@@ -122,6 +141,12 @@ static const struct file_operations pinio_fops = {
 	.mmap = pinio_mmap,
 };
 
+/* PINIO_IOC_ATTACH must not make a pinio file another one's store. */
+bool pinio_is_pinio_file(const struct file *file)
+{
+	return file->f_op == &pinio_fops;
+}
+
 static struct miscdevice pinio_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "pinio",
@@ -138,7 +163,7 @@ static int __init pinio_init(void)
 		return -EINVAL;
 	}
 
-	ret = pinio_store_init((size_t)size_mb << 20);
+	ret = pinio_ram_init((size_t)size_mb << 20);
 	if (ret)
 		return ret;
 
@@ -159,7 +184,7 @@ static int __init pinio_init(void)
 exit_uring:
 	pinio_uring_exit();
 free_store:
-	pinio_store_put();
+	pinio_store_put(&pinio_ram.store);
 	return ret;
 }
 
@@ -168,7 +193,7 @@ static void __exit pinio_exit(void)
 	pinio_debugfs_exit();
 	misc_deregister(&pinio_misc);
 	pinio_uring_exit();
-	pinio_store_put();
+	pinio_store_put(&pinio_ram.store);
 }
 
 module_init(pinio_init);

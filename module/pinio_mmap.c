@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The map-out path: mmap() of /dev/pinio shows a window of the device store
- * as one contiguous user region, although the store is made of separate
- * vmalloc pages. Two ways to get the pages into the page tables:
+ * The map-out path: mmap() of /dev/pinio shows a window of the file's
+ * store. An attached store hands the mapping to its backing file (its page
+ * cache, pinio_attach.c). The RAM store shows its window as one contiguous
+ * user region, although the store is made of separate vmalloc pages. Two
+ * ways to get the pages into the page tables:
  *  - on demand (default): a .fault handler hands the store page to the core
  *    mm, so mmap() is O(1) and each page costs one fault on first touch;
  *  - mmap_prefault=1: vm_insert_pages() maps the whole window in mmap(), so
@@ -28,25 +30,25 @@ MODULE_PARM_DESC(mmap_prefault,
 
 static struct page *pinio_store_page(pgoff_t pgoff)
 {
-	return vmalloc_to_page(pinio_store.data + (pgoff << PAGE_SHIFT));
+	return vmalloc_to_page(pinio_ram.data + (pgoff << PAGE_SHIFT));
 }
 
 /* A mapping (also each half of a split one) holds the store. */
 static void pinio_vm_open(struct vm_area_struct *vma)
 {
-	pinio_store_get();
+	pinio_store_get(&pinio_ram.store);
 }
 
 static void pinio_vm_close(struct vm_area_struct *vma)
 {
-	pinio_store_put();
+	pinio_store_put(&pinio_ram.store);
 }
 
 static vm_fault_t pinio_vm_fault(struct vm_fault *vmf)
 {
 	struct page *page;
 
-	if (vmf->pgoff >= pinio_store.size >> PAGE_SHIFT)
+	if (vmf->pgoff >= pinio_ram.store.size >> PAGE_SHIFT)
 		return VM_FAULT_SIGBUS;
 	page = pinio_store_page(vmf->pgoff);
 	get_page(page);
@@ -89,9 +91,9 @@ static int pinio_mmap_insert(struct vm_area_struct *vma)
 	return ret;
 }
 
-int pinio_mmap(struct file *file, struct vm_area_struct *vma)
+int pinio_ram_mmap(struct pinio_store *store, struct vm_area_struct *vma)
 {
-	unsigned long store_pages = pinio_store.size >> PAGE_SHIFT;
+	unsigned long store_pages = store->size >> PAGE_SHIFT;
 	unsigned long nr = vma_pages(vma);
 	int ret;
 
@@ -116,6 +118,15 @@ int pinio_mmap(struct file *file, struct vm_area_struct *vma)
 
 	/* Last, so that a failed mmap() leaves no reference behind. */
 	vma->vm_ops = &pinio_vm_ops;
-	pinio_store_get();
+	pinio_store_get(store);
 	return 0;
+}
+
+int pinio_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct pinio_store *store = pinio_file_store(file->private_data);
+	int ret = store->ops->mmap(store, vma);
+
+	pinio_store_put(store);
+	return ret;
 }

@@ -219,6 +219,22 @@ static int pinio_pin_pages(struct pinio_buf *buf, unsigned long start)
 	return 0;
 }
 
+/*
+ * One bvec per pinned page: the iterator the transfer engine hands to a
+ * store, and to the block layer, which uses the array as it is (it takes
+ * no page reference of its own), so it lives as long as the pages.
+ */
+static void pinio_buf_fill_bvecs(struct pinio_buf *buf)
+{
+	unsigned long i;
+
+	for (i = 0; i < buf->nr_pages; i++) {
+		buf->bvecs[i].bv_page = buf->pages[i];
+		buf->bvecs[i].bv_len = PAGE_SIZE;
+		buf->bvecs[i].bv_offset = 0;
+	}
+}
+
 static struct pinio_buf *pinio_buf_create(u64 addr, u64 len, u32 flags)
 {
 	unsigned long start = addr & PAGE_MASK;
@@ -240,18 +256,24 @@ static struct pinio_buf *pinio_buf_create(u64 addr, u64 len, u32 flags)
 		ret = -ENOMEM;
 		goto free_buf;
 	}
+	buf->bvecs = kvmalloc_array(buf->nr_pages, sizeof(*buf->bvecs),
+				    GFP_KERNEL_ACCOUNT);
+	if (!buf->bvecs) {
+		ret = -ENOMEM;
+		goto free_pages;
+	}
 
 	if (flags & PINIO_REG_DEV_TO_USER) {
 		ret = pinio_check_writable_range(start,
 						 start + buf->nr_pages * PAGE_SIZE);
 		if (ret)
-			goto free_pages;
+			goto free_bvecs;
 	}
 
 	buf->mm = current->mm;
 	ret = pinio_charge(buf->mm, buf->nr_pages);
 	if (ret)
-		goto free_pages;
+		goto free_bvecs;
 
 	ret = pinio_pin_pages(buf, start);
 	if (ret)
@@ -270,6 +292,7 @@ static struct pinio_buf *pinio_buf_create(u64 addr, u64 len, u32 flags)
 		goto unpin;
 	}
 
+	pinio_buf_fill_bvecs(buf);
 	mmgrab(buf->mm);
 	pinio_stat_add(PINIO_STAT_REGISTRATIONS, 1);
 	pinio_stat_add(PINIO_STAT_REGIONS, 1);
@@ -281,6 +304,8 @@ unpin:
 	unpin_user_pages(buf->pages, buf->nr_pages);
 uncharge:
 	pinio_uncharge(buf->mm, buf->nr_pages);
+free_bvecs:
+	kvfree(buf->bvecs);
 free_pages:
 	kvfree(buf->pages);
 free_buf:
@@ -298,6 +323,7 @@ static void pinio_buf_release(struct kref *ref)
 	mmdrop(buf->mm);
 	pinio_stat_add(PINIO_STAT_PINNED_PAGES, -(s64)buf->nr_pages);
 	pinio_stat_add(PINIO_STAT_REGIONS, -1);
+	kvfree(buf->bvecs);
 	kvfree(buf->pages);
 	kfree(buf);
 }

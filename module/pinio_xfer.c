@@ -1,153 +1,229 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Direct transfers between the device store and pinned user pages: the
- * kernel reaches each page through kmap_local_page(), never through the
- * process's page tables, so no fault can happen mid-copy.
+ * The transfer engine. Every direct transfer, from PINIO_IOC_READ/WRITE, a
+ * batch segment or a uring_cmd, with a pinio handle or an io_uring fixed
+ * buffer, is a struct pinio_io: a bvec iterator over pinned pages and a
+ * range of the file's store, checked here once and then handed to the
+ * store. The RAM store copies through kmap_local_page(); an attached store
+ * lets its device DMA into the same pages. Either way nothing touches the
+ * process's page tables, so nothing can fault mid-transfer.
  */
-#include <linux/highmem.h>
+#include <linux/fs.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
+#include "pinio_compat.h"
 #include "pinio_drv.h"
 
-/* Most pages copied between two resched and fatal-signal checks. */
-#define PINIO_COPY_RUN		64
-
 /*
- * How many of the @want pages from @idx on are physically contiguous (a THP
- * or hugetlb folio), so that one mapping covers them? Only without highmem,
- * where kmap_local_page() returns the linear map; with highmem each page
- * gets a temporary mapping of its own.
+ * A synchronous transfer to an attached store goes to the device this much
+ * at a time, so a fatal signal ends a 1 GiB transfer between two I/Os.
  */
-static unsigned long pinio_contig_pages(const struct pinio_buf *buf,
-					unsigned long idx, unsigned long want)
-{
-	unsigned long pfn = page_to_pfn(buf->pages[idx]);
-	unsigned long nr = 1;
+#define PINIO_SYNC_CHUNK	(4 << 20)
 
-	if (IS_ENABLED(CONFIG_HIGHMEM))
-		return 1;
-	want = min(want, PINIO_COPY_RUN);
-	while (nr < want && page_to_pfn(buf->pages[idx + nr]) == pfn + nr)
-		nr++;
-	return nr;
+/* The file's current store, with a reference for the caller. */
+struct pinio_store *pinio_file_store(struct pinio_file *pf)
+{
+	struct pinio_store *store;
+
+	spin_lock(&pf->store_lock);
+	store = pf->store;
+	pinio_store_get(store);
+	spin_unlock(&pf->store_lock);
+	return store;
 }
 
-static int pinio_copy(struct pinio_buf *buf, const struct pinio_xfer *x, u32 op)
+static void pinio_io_init(struct pinio_io *io, struct pinio_store *store,
+			  u32 op, u64 pos)
 {
-	u64 pos = buf->first_offset + x->buf_offset;
-	unsigned long idx = pos >> PAGE_SHIFT, since_check = 0;
-	size_t in_page = offset_in_page(pos);
-	u8 *dev = pinio_store.data + x->dev_offset;
-	u64 left = x->len;
+	io->store = store;
+	io->buf = NULL;
+	io->op = op;
+	io->pos = pos;
+	io->ioprio = get_current_ioprio();
+	io->nowait = false;
+	io->complete = NULL;
+}
 
-	if (op == PINIO_OP_READ)
-		WRITE_ONCE(buf->device_wrote, true);
+/*
+ * What the store needs beyond the range: write permission, and on an
+ * attached store the device's alignment, checked for every bvec segment as
+ * the block layer will, so nothing is submitted that it would refuse.
+ */
+static int pinio_io_check(struct pinio_io *io)
+{
+	const struct pinio_store *store = io->store;
+	u32 bs = store->block_size;
 
-	while (left) {
-		unsigned long want = DIV_ROUND_UP(in_page + left, PAGE_SIZE);
-		unsigned long i, nr = pinio_contig_pages(buf, idx, want);
-		size_t n = min_t(u64, left, nr * PAGE_SIZE - in_page);
-		u8 *va = kmap_local_page(buf->pages[idx]);
-
-		if (op == PINIO_OP_READ) {
-			memcpy(va + in_page, dev, n);
-			for (i = 0; i < nr; i++)
-				flush_dcache_page(buf->pages[idx + i]);
-		} else {
-			memcpy(dev, va + in_page, n);
-		}
-		kunmap_local(va);
-
-		dev += n;
-		left -= n;
-		idx += nr;
-		in_page = 0;
-		since_check += nr;
-		if (left && since_check >= PINIO_COPY_RUN) {
-			since_check = 0;
-			if (fatal_signal_pending(current))
-				return -EINTR;
-			cond_resched();
-		}
-	}
+	if (io->op == PINIO_OP_WRITE && store->kind != PINIO_STORE_RAM &&
+	    !(store->attach_flags & PINIO_ATTACH_WRITE))
+		return -EBADF;
+	if (bs > 1 && ((io->pos | iov_iter_count(&io->iter)) & (bs - 1)))
+		return -EINVAL;
+	if (bs > 1 && !iov_iter_is_aligned(&io->iter, store->dma_alignment - 1,
+					   bs - 1))
+		return -EINVAL;
 	return 0;
 }
 
 /*
- * Check a segment and take a reference on its registration. The checks run
- * in a fixed order so each bad input has one errno: arguments, handle,
- * direction, buffer range.
+ * Check a segment and set up @io over its registration, taking a reference
+ * on the registration and one on @store. The checks run in a fixed order
+ * so each bad input has one errno: store range, handle, direction, buffer
+ * range, then what the store itself needs.
  */
-int pinio_xfer_prepare(struct pinio_file *pf, const struct pinio_xfer *x,
-		       u32 op, struct pinio_buf **bufp)
+int pinio_io_prepare(struct pinio_io *io, struct pinio_store *store,
+		     struct pinio_file *pf, const struct pinio_xfer *x, u32 op)
 {
 	u32 need = op == PINIO_OP_READ ? PINIO_REG_DEV_TO_USER :
 					 PINIO_REG_USER_TO_DEV;
 	struct pinio_buf *buf;
+	int ret;
 
-	if (!pinio_store_range_ok(x->dev_offset, x->len))
+	if (!pinio_store_range_ok(store, x->dev_offset, x->len))
 		return -EINVAL;
 
 	buf = pinio_buf_get(pf, x->handle);
 	if (!buf)
 		return -ENOENT;
-	if (!(buf->flags & need)) {
-		pinio_buf_put(buf);
-		return -EACCES;
-	}
-	if (x->buf_offset > buf->len || x->len > buf->len - x->buf_offset) {
-		pinio_buf_put(buf);
-		return -ERANGE;
-	}
-	*bufp = buf;
+	ret = -EACCES;
+	if (!(buf->flags & need))
+		goto put_buf;
+	ret = -ERANGE;
+	if (x->buf_offset > buf->len || x->len > buf->len - x->buf_offset)
+		goto put_buf;
+
+	pinio_io_init(io, store, op, x->dev_offset);
+	io->buf = buf;
+	iov_iter_bvec(&io->iter, op == PINIO_OP_READ ? ITER_DEST : ITER_SOURCE,
+		      buf->bvecs, buf->nr_pages, buf->first_offset + buf->len);
+	iov_iter_advance(&io->iter, buf->first_offset + x->buf_offset);
+	iov_iter_truncate(&io->iter, x->len);
+	ret = pinio_io_check(io);
+	if (ret)
+		goto put_buf;
+	if (op == PINIO_OP_READ)
+		WRITE_ONCE(buf->device_wrote, true);
+	pinio_store_get(store);
+	return 0;
+
+put_buf:
+	pinio_buf_put(buf);
+	return ret;
+}
+
+/*
+ * The same for an iterator the caller set up in io->iter (an io_uring
+ * fixed buffer, whose pages io_uring keeps pinned until the CQE).
+ */
+int pinio_io_prepare_iter(struct pinio_io *io, struct pinio_store *store,
+			  u32 op, u64 pos)
+{
+	int ret;
+
+	if (!pinio_store_range_ok(store, pos, iov_iter_count(&io->iter)))
+		return -EINVAL;
+	pinio_io_init(io, store, op, pos);
+	ret = pinio_io_check(io);
+	if (ret)
+		return ret;
+	pinio_store_get(store);
 	return 0;
 }
 
-/* Run a prepared segment; the caller still owns the reference. */
-int pinio_xfer_run(struct pinio_buf *buf, const struct pinio_xfer *x, u32 op)
+/* Drop what prepare took. Process context: the last unpin may sleep. */
+void pinio_io_release(struct pinio_io *io)
 {
-	int ret = pinio_copy(buf, x, op);
-
-	if (!ret)
-		pinio_stat_add(op == PINIO_OP_READ ?
-			       PINIO_STAT_DIRECT_READ_BYTES :
-			       PINIO_STAT_DIRECT_WRITE_BYTES, x->len);
-	return ret;
+	if (io->buf)
+		pinio_buf_put(io->buf);
+	pinio_store_put(io->store);
 }
 
-static int pinio_xfer_one(struct pinio_file *pf, const struct pinio_xfer *x,
-			  u32 op)
+/*
+ * Turn what the store returned for a @len byte transfer into the caller's
+ * result, and count it. There are no short transfers: a store that moved
+ * less (an attached file shrunk under it) failed with -EIO.
+ */
+long pinio_io_result(struct pinio_io *io, long res, size_t len)
 {
-	struct pinio_buf *buf;
-	int ret;
+	if (res >= 0 && (size_t)res != len)
+		res = -EIO;
+	if (res > 0)
+		pinio_stat_add(io->op == PINIO_OP_READ ?
+			       PINIO_STAT_DIRECT_READ_BYTES :
+			       PINIO_STAT_DIRECT_WRITE_BYTES, res);
+	return res;
+}
 
-	ret = pinio_xfer_prepare(pf, x, op, &buf);
+/*
+ * Run a prepared transfer to the end in the caller's context. An attached
+ * store gets it PINIO_SYNC_CHUNK at a time, each chunk a synchronous I/O.
+ * Returns the bytes moved (all of them) or -errno.
+ */
+static ssize_t pinio_io_run_sync(struct pinio_io *io)
+{
+	size_t len = iov_iter_count(&io->iter), done = 0;
+	size_t chunk = io->store->may_queue ? PINIO_SYNC_CHUNK : len;
+	struct iov_iter whole = io->iter;
+	ssize_t ret;
+
+	while (done < len) {
+		size_t n = min(len - done, chunk);
+
+		if (done && fatal_signal_pending(current))
+			return -EINTR;
+		io->iter = whole;
+		iov_iter_advance(&io->iter, done);
+		iov_iter_truncate(&io->iter, n);
+		ret = io->store->ops->direct(io->store, io);
+		if (ret < 0 || (size_t)ret != n)
+			return ret < 0 ? ret : -EIO;
+		io->pos += n;
+		done += n;
+		cond_resched();
+	}
+	return done;
+}
+
+static int pinio_xfer_one(struct pinio_store *store, struct pinio_file *pf,
+			  const struct pinio_xfer *x, u32 op)
+{
+	struct pinio_io io;
+	long ret;
+
+	ret = pinio_io_prepare(&io, store, pf, x, op);
 	if (ret)
 		return ret;
-	ret = pinio_xfer_run(buf, x, op);
-	pinio_buf_put(buf);
-	return ret;
+	ret = pinio_io_result(&io, pinio_io_run_sync(&io), x->len);
+	pinio_io_release(&io);
+	return ret < 0 ? ret : 0;
 }
 
 long pinio_ioctl_xfer(struct pinio_file *pf, struct pinio_xfer __user *uarg,
 		      u32 op)
 {
+	struct pinio_store *store;
 	struct pinio_xfer x;
+	long ret;
 
 	if (copy_from_user(&x, uarg, sizeof(x)))
 		return -EFAULT;
 	/* The command names the direction; op is for batch segments only. */
 	if (x.op)
 		return -EINVAL;
-	return pinio_xfer_one(pf, &x, op);
+	store = pinio_file_store(pf);
+	ret = pinio_xfer_one(store, pf, &x, op);
+	pinio_store_put(store);
+	return ret;
 }
 
+/* A batch runs on the store the file had when it started. */
 long pinio_ioctl_batch(struct pinio_file *pf, struct pinio_batch __user *uarg)
 {
+	struct pinio_store *store;
 	struct pinio_batch b;
 	struct pinio_xfer *segs;
 	u32 done;
@@ -163,16 +239,18 @@ long pinio_ioctl_batch(struct pinio_file *pf, struct pinio_batch __user *uarg)
 	if (IS_ERR(segs))
 		return PTR_ERR(segs);
 
+	store = pinio_file_store(pf);
 	for (done = 0; done < b.nr; done++) {
 		u32 op = segs[done].op;
 
 		if (op != PINIO_OP_READ && op != PINIO_OP_WRITE)
 			ret = -EINVAL;
 		else
-			ret = pinio_xfer_one(pf, &segs[done], op);
+			ret = pinio_xfer_one(store, pf, &segs[done], op);
 		if (ret)
 			break;
 	}
+	pinio_store_put(store);
 	kfree(segs);
 
 	if (put_user(done, &uarg->completed))

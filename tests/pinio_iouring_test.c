@@ -261,7 +261,7 @@ TEST_F(uring, errors)
 	pattern_fill(self->b.p, BUF_LEN, 0, 0xbad);
 
 #define UCMD(op, cmd) uring_cmd1(&self->r, self->fd, (op), (cmd), 0, 0)
-	ASSERT_EQ(-ENOTTY, UCMD(_IOW(PINIO_IOC_MAGIC, 0x12,
+	ASSERT_EQ(-ENOTTY, UCMD(_IOW(PINIO_IOC_MAGIC, 0x1f,
 				     struct pinio_uring_cmd),
 				ucmd(self->h, 0, 0, 0, 1)));
 	ASSERT_EQ(-ENOTTY, UCMD(PINIO_IOC_WRITE, ucmd(self->h, 0, 0, 0, 1)));
