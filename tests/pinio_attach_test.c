@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/statvfs.h>
 
 #include "pinio_test_util.h"
 #include "pinio_hardening.h"
@@ -237,6 +238,15 @@ FIXTURE_SETUP(att)
 	ret = pa_disk_get(&self->d, variant->var, variant->file_len);
 	if (ret == -ENOENT && !getenv(variant->var))
 		SKIP(return, "%s is not set: no such disk", variant->var);
+	if (ret && variant->file_len) {
+		struct statvfs sv;
+
+		if (!statvfs(getenv(variant->var), &sv))
+			TH_LOG("%s: %llu of %llu blocks of %lu bytes free",
+			       getenv(variant->var),
+			       (unsigned long long)sv.f_bavail,
+			       (unsigned long long)sv.f_blocks, sv.f_bsize);
+	}
 	ASSERT_OK(ret) TH_LOG("%s=%s: %s", variant->var,
 			      getenv(variant->var), errname(-ret));
 	self->L = self->d.lbs;
@@ -749,6 +759,61 @@ TEST_F(att, uring_linked_and_flush)
 	ASSERT_OK(pa_flush(self->pfd));
 }
 
+/*
+ * io_uring reads of a range the buffered path has just dirtied in the page
+ * cache (a non-blocking direct read must then wait for writeback: the
+ * driver's -EAGAIN path), and writes over dirty pages: every byte right.
+ */
+TEST_F_TIMEOUT(att, uring_over_dirty_cache, 120)
+{
+	const uint64_t o = self->sc + 10 * MiB, len = 64 * KiB;
+	struct cmd c[16];
+	int res[16], i, round;
+	uint8_t *p = pa_alloc(16 * len);
+
+	ASSERT_NE(NULL, p);
+	for (round = 0; round < 3; round++) {
+		uint32_t seed = 0x1001 + round;
+
+		pinio_pattern_fill(p, 16 * len, o, seed);
+		for (i = 0; i < 16; i++) {
+			ASSERT_OK(dev_pwrite_all(self->pfd, p + i * len, len,
+						 o + i * len));
+			c[i] = i & 1 ? fcmd(PINIO_URING_CMD_READ,
+					    self->fx + i * len, o + i * len,
+					    len) :
+				       hcmd(PINIO_URING_CMD_READ, self->h,
+					    i * len, o + i * len, len);
+			c[i].sqe_flags = round == 2 ? IOSQE_ASYNC : 0;
+		}
+		memset(self->fx, 0xee, 16 * len);
+		memset(self->b.p, 0xee, 16 * len);
+		ASSERT_OK(run_cmds(&self->r, self->pfd, c, 16, res, false));
+		for (i = 0; i < 16; i++) {
+			ASSERT_EQ((int)len, res[i]) TH_LOG("read %d", i);
+			ASSERT_PAT((i & 1 ? self->fx : self->b.p) + i * len, len,
+				   o + i * len, seed);
+		}
+		/* Direct writes over the dirty pages win, in both paths. */
+		for (i = 0; i < 16; i++) {
+			ASSERT_OK(dev_pwrite_all(self->pfd, p + i * len, len,
+						 o + i * len));
+			pinio_pattern_fill((i & 1 ? self->fx : self->b.p) +
+					   i * len, len, o + i * len,
+					   seed + 0x100);
+			c[i].op = PINIO_URING_CMD_WRITE;
+		}
+		ASSERT_OK(run_cmds(&self->r, self->pfd, c, 16, res, false));
+		for (i = 0; i < 16; i++)
+			ASSERT_EQ((int)len, res[i]) TH_LOG("write %d", i);
+		memset(p, 0, 16 * len);
+		ASSERT_OK(dev_pread_all(self->pfd, p, 16 * len, o));
+		ASSERT_PAT(p, 16 * len, o, seed + 0x100);
+		ASSERT_DISK(&self->d, o, 16 * len, seed + 0x100);
+	}
+	pa_free(p, 16 * len);
+}
+
 /* Buffers backed by transparent huge pages, through handle and FIXED. */
 TEST_F_TIMEOUT(att, thp_buffers, 120)
 {
@@ -1008,7 +1073,11 @@ TEST_F(att, read_only)
 
 /* --- lifetime: I/O in flight ------------------------------------------------ */
 
-/* QD32 writes of distinct ranges in flight; returns after submitting. */
+/*
+ * QD32 commands on distinct ranges in flight: even ones write @seed, odd
+ * ones read what the test put there (@seed + 0x40); handles and fixed
+ * buffers mixed (all fixed with @fixed). Returns after submitting.
+ */
 static void submit_qd32_writes(struct __test_metadata *_metadata,
 			       FIXTURE_DATA(att) *self, uint64_t o,
 			       uint32_t seed, bool fixed)
@@ -1018,27 +1087,46 @@ static void submit_qd32_writes(struct __test_metadata *_metadata,
 	int i;
 
 	for (i = 0; i < QD; i++) {
-		uint8_t *mem = fixed ? self->fx : self->b.p;
+		bool fx = fixed || i % 4 >= 2, rd = i & 1;
+		uint8_t *mem = (fx ? self->fx : self->b.p) + i * len;
+		uint32_t op = rd ? PINIO_URING_CMD_READ : PINIO_URING_CMD_WRITE;
 
-		pinio_pattern_fill(mem + i * len, len, o + i * len, seed);
-		c[i] = fixed ? fcmd(PINIO_URING_CMD_WRITE, mem + i * len,
-				    o + i * len, len) :
-			       hcmd(PINIO_URING_CMD_WRITE, self->h, i * len,
-				    o + i * len, len);
+		if (rd) {
+			ASSERT_OK(pa_dfill(&self->d, o + i * len, len,
+					   seed + 0x40));
+			memset(mem, 0xee, len);
+		} else {
+			pinio_pattern_fill(mem, len, o + i * len, seed);
+		}
+		c[i] = fx ? fcmd(op, mem, o + i * len, len) :
+			    hcmd(op, self->h, i * len, o + i * len, len);
 	}
 	ASSERT_OK(queue_cmds(&self->r, self->pfd, c, QD));
 	ASSERT_OK(ring_go(&self->r, false));
 }
 
+/* Every CQE in full; the writes on the disk, the reads in the buffers. */
 static void reap_qd32(struct __test_metadata *_metadata,
-		      FIXTURE_DATA(att) *self, uint64_t o, uint32_t seed)
+		      FIXTURE_DATA(att) *self, uint64_t o, uint32_t seed,
+		      bool fixed)
 {
+	const uint64_t len = 128 * KiB;
 	int res[QD], i;
 
 	ASSERT_OK(reap_cmds(&self->r, QD, res));
 	for (i = 0; i < QD; i++)
 		ASSERT_EQ(128 * KiB, res[i]) TH_LOG("command %d", i);
-	ASSERT_DISK(&self->d, o, QD * 128 * KiB, seed);
+	for (i = 0; i < QD; i++) {
+		bool fx = fixed || i % 4 >= 2;
+
+		if (i & 1) {
+			uint8_t *got = (fx ? self->fx : self->b.p) + i * len;
+
+			ASSERT_PAT(got, len, o + i * len, seed + 0x40);
+		} else {
+			ASSERT_DISK(&self->d, o + i * len, len, seed);
+		}
+	}
 }
 
 TEST_F_TIMEOUT(att, inflight_unregister, 120)
@@ -1047,10 +1135,54 @@ TEST_F_TIMEOUT(att, inflight_unregister, 120)
 
 	submit_qd32_writes(_metadata, self, o, 0x801, false);
 	ASSERT_OK(pinio_unregister(self->pfd, self->h));
-	reap_qd32(_metadata, self, o, 0x801);
+	reap_qd32(_metadata, self, o, 0x801, false);
 	ASSERT_EQ(-ENOENT, cmd1(&self->r, self->pfd,
 				hcmd(PINIO_URING_CMD_READ, self->h, 0, o,
 				     4096)));
+	ASSERT_TRUE(SETTLE(pins_back(&self->rbase)));
+	ASSERT_PINS(self->rbase, 0, 0);
+}
+
+/*
+ * The same with every command punted to io-wq (IOSQE_ASYNC). The driver
+ * first sees such a command when io-wq issues it, which may be after the
+ * unregister: then it fails with ENOENT having moved nothing (the header's
+ * "takes its reference at submission" cannot hold for these); otherwise it
+ * completes in full.
+ */
+TEST_F_TIMEOUT(att, inflight_unregister_async, 120)
+{
+	const uint64_t o = self->sc + 8 * MiB, len = 128 * KiB;
+	struct cmd c[QD];
+	int res[QD], i;
+
+	for (i = 0; i < QD; i++) {
+		pinio_pattern_fill(self->b.p + i * len, len, o + i * len, 0x806);
+		c[i] = hcmd(i & 1 ? PINIO_URING_CMD_WRITE : PINIO_URING_CMD_READ,
+			    self->h, i * len, o + i * len, len);
+		c[i].sqe_flags = IOSQE_ASYNC;
+	}
+	ASSERT_OK(pa_dfill(&self->d, o, QD * len, 0x807));
+	ASSERT_OK(queue_cmds(&self->r, self->pfd, c, QD));
+	ASSERT_OK(ring_go(&self->r, false));
+	ASSERT_OK(pinio_unregister(self->pfd, self->h));
+	ASSERT_OK(reap_cmds(&self->r, QD, res));
+	for (i = 0; i < QD; i++) {
+		bool w = i & 1;
+
+		ASSERT_TRUE(res[i] == (int)len || res[i] == -ENOENT)
+			TH_LOG("%s %d of %d, IOSQE_ASYNC, unregistered after "
+			       "submission: res %d", w ? "write" : "read", i,
+			       QD, res[i]);
+		if (res[i] == (int)len && w)
+			ASSERT_DISK(&self->d, o + i * len, len, 0x806);
+		else if (res[i] == (int)len)
+			ASSERT_PAT(self->b.p + i * len, len, o + i * len, 0x807);
+		else if (w)
+			ASSERT_DISK(&self->d, o + i * len, len, 0x807);
+		else
+			ASSERT_PAT(self->b.p + i * len, len, o + i * len, 0x806);
+	}
 	ASSERT_TRUE(SETTLE(pins_back(&self->rbase)));
 	ASSERT_PINS(self->rbase, 0, 0);
 }
@@ -1065,13 +1197,13 @@ TEST_F_TIMEOUT(att, inflight_detach, 120)
 	ASSERT_OK(pa_detach(self->pfd));
 	ASSERT_OK(pinio_get_info(self->pfd, &i));
 	ASSERT_EQ(PINIO_STORE_RAM, i.store);
-	reap_qd32(_metadata, self, o, 0x802);
+	reap_qd32(_metadata, self, o, 0x802, false);
 	/* Fixed buffers too, then attach again at once. */
 	ASSERT_OK(pa_attach_disk(self->pfd, &self->d, PINIO_ATTACH_WRITE));
 	submit_qd32_writes(_metadata, self, o, 0x803, true);
 	ASSERT_OK(pa_detach(self->pfd));
 	ASSERT_OK(pa_attach_disk(self->pfd, &self->d, PINIO_ATTACH_WRITE));
-	reap_qd32(_metadata, self, o, 0x803);
+	reap_qd32(_metadata, self, o, 0x803, true);
 }
 
 /* The pinio file closed with commands in flight: every CQE arrives. */
@@ -1082,7 +1214,7 @@ TEST_F_TIMEOUT(att, inflight_close, 120)
 	submit_qd32_writes(_metadata, self, o, 0x804, false);
 	close(self->pfd);
 	self->pfd = -1;
-	reap_qd32(_metadata, self, o, 0x804);
+	reap_qd32(_metadata, self, o, 0x804, false);
 	hring_exit(&self->r);
 	tbuf_free(&self->b);
 	ASSERT_TRUE(SETTLE(pins_back(&self->base)));
@@ -1408,11 +1540,17 @@ TEST_F(abi, attach_no_direct_io)
 			continue;
 		}
 		tried++;
-		EXPECT_ERR(EOPNOTSUPP, pa_attach(self->pfd, fd,
-						 PINIO_ATTACH_WRITE))
-			TH_LOG("%s", dirs[k]);
-		EXPECT_ERR(EOPNOTSUPP, pa_attach(self->pfd, fd, 0))
-			TH_LOG("%s", dirs[k]);
+		for (int w = 0; w < 2; w++) {
+			int r = pa_attach(self->pfd, fd,
+					  w ? PINIO_ATTACH_WRITE : 0);
+
+			EXPECT_ERR(EOPNOTSUPP, r) TH_LOG("%s, %s", dirs[k],
+							 w ? "read-write" :
+							 "read-only");
+			/* No I/O on it: ->direct_IO may be NULL there. */
+			if (!r)
+				pa_detach(self->pfd);
+		}
 		printf("# %s: no O_DIRECT, ATTACH refused\n", dirs[k]);
 		close(fd);
 		unlink(path);
@@ -1420,6 +1558,26 @@ TEST_F(abi, attach_no_direct_io)
 	if (mounted)
 		umount(ramfs);
 	rmdir(ramfs);
+	{
+		/* shmem: direct I/O there would be a copy (even where
+		 * open(O_DIRECT) works, 6.6 on). */
+		int fd = memfd_create("pinio-attach", MFD_CLOEXEC);
+
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, ftruncate(fd, MiB));
+		EXPECT_ERR(EOPNOTSUPP, pa_attach(self->pfd, fd,
+						 PINIO_ATTACH_WRITE));
+		close(fd);
+		snprintf(path, sizeof(path), "/dev/shm/pinio-attach.%d",
+			 getpid());
+		fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, ftruncate(fd, MiB));
+		EXPECT_ERR(EOPNOTSUPP, pa_attach(self->pfd, fd, 0));
+		close(fd);
+		unlink(path);
+		tried++;
+	}
 	if (!tried)
 		SKIP(return, "every filesystem here has direct I/O");
 	ASSERT_UNATTACHED(self->pfd);

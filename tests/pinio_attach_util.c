@@ -183,17 +183,22 @@ int pa_dfill(const struct pa_disk *d, uint64_t off, size_t len,
 long pa_dcheck(const struct pa_disk *d, uint64_t off, size_t len,
 	       uint32_t seed)
 {
-	void *p = pa_alloc(len);
+	/* O_DIRECT needs whole blocks: read the pages around the range. */
+	uint64_t lo = off & ~4095ULL, hi = (off + len + 4095) & ~4095ULL;
+	uint8_t *p;
 	long ret;
 
+	if (hi > d->size)
+		return -2 - ERANGE;
+	p = pa_alloc(hi - lo);
 	if (!p)
 		return -2 - ENOMEM;
-	ret = pa_dread(d, p, len, off);
+	ret = pa_dread(d, p, hi - lo, lo);
 	if (ret)
 		ret = -2 + ret;
 	else
-		ret = pinio_pattern_check(p, len, off, seed);
-	pa_free(p, len);
+		ret = pinio_pattern_check(p + (off - lo), len, off, seed);
+	pa_free(p, hi - lo);
 	return ret;
 }
 

@@ -49,7 +49,8 @@ int pa_dwrite(const struct pa_disk *d, const void *buf, size_t len,
 int pa_dfill(const struct pa_disk *d, uint64_t off, size_t len,
 	     uint32_t seed);
 /* -1 if the disk's [@off, +@len) holds pattern @seed, else the index of the
- * first differing byte; -2 - errno (<= -2) if it could not be read. */
+ * first differing byte; -2 - errno (<= -2) if it could not be read. Any
+ * range: the pages around it are read. */
 long pa_dcheck(const struct pa_disk *d, uint64_t off, size_t len,
 	       uint32_t seed);
 

@@ -897,9 +897,6 @@ static void kfds_open(struct fuzz *f)
 	f->kfd[K_NULL] = open("/dev/null", O_RDWR | O_CLOEXEC);
 	f->kfd[K_DIR] = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	f->kfd[K_PINIO] = pinio_open();
-	f->kfd[K_CLOSED] = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (f->kfd[K_CLOSED] >= 0)
-		close(f->kfd[K_CLOSED]);	/* stays closed: nothing opens meanwhile */
 }
 
 static void kfds_close(struct fuzz *f)
@@ -963,6 +960,12 @@ static void fz_attach(struct fuzz *f)
 			a.fd = rnd_pct(s, 50) ? -1 : (int32_t)(rnd_next(s) | 1U << 31);
 		else if (k == K_GARBAGE)
 			a.fd = 100000 + (int32_t)rnd_below(s, 1 << 20);
+		else if (k == K_CLOSED) {
+			/* A number that was an fd a moment ago. */
+			a.fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			if (a.fd >= 0)
+				close(a.fd);
+		}
 		else
 			a.fd = f->kfd[k];
 		if (a.fd >= 0 || k == K_NEG)

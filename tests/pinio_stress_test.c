@@ -1586,7 +1586,7 @@ static void a_uring(struct aworker *w, int slot)
 	unsigned int k = 1 + (unsigned int)rnd_below(&w->rnd, A_QD), i;
 	unsigned int what = (unsigned int)rnd_below(&w->rnd, 100);
 	struct {
-		bool read, fixed;
+		bool read, fixed, async;
 		uint64_t o, n;
 		uint8_t *mem;
 	} c[A_QD];
@@ -1617,7 +1617,14 @@ static void a_uring(struct aworker *w, int slot)
 			       PINIO_URING_CMD_READ : PINIO_URING_CMD_WRITE,
 			       &pc, sizeof(pc), i,
 			       c[i].fixed ? IORING_URING_CMD_FIXED : 0, 0);
-		if (rnd_pct(&w->rnd, 20))
+		/*
+		 * IOSQE_ASYNC reaches the driver only when io-wq issues it,
+		 * maybe after an unregister (ENOENT then) or a DETACH (RAM
+		 * then) below: not with those. A closed file stays attached
+		 * while io_uring holds it.
+		 */
+		c[i].async = what >= 30 && rnd_pct(&w->rnd, 20);
+		if (c[i].async)
 			sqe->flags |= IOSQE_ASYNC;
 	}
 	ret = hring_submit(&w->ring, 0);
@@ -1673,10 +1680,16 @@ static void a_uring(struct aworker *w, int slot)
 		      (c[j].read ? C_URING_READ : C_URING_WRITE), 1);
 	}
 	for (i = 0; i < k; i++) {
+		char desc[128];
+
+		snprintf(desc, sizeof(desc), "attached %s read (%u of %u%s%s)",
+			 c[i].fixed ? "fixed" : "uring", i, k,
+			 c[i].async ? ", IOSQE_ASYNC" : "",
+			 what < 15 ? ", unregistered in flight" :
+			 what < 30 ? ", detached in flight" :
+			 what < 38 ? ", file closed in flight" : "");
 		if (c[i].read)
-			a_check(w, c[i].fixed ? "attached fixed read" :
-				"attached uring read", c[i].mem, slot, c[i].o,
-				c[i].n);
+			a_check(w, desc, c[i].mem, slot, c[i].o, c[i].n);
 		else
 			a_wrote(slot, c[i].o, c[i].mem, c[i].n);
 	}
