@@ -472,6 +472,7 @@ while read -r m args; do
 	# shellcheck disable=SC2086 # args: module parameters, a word list
 	insmod "/lib/pinio-mods/$m" $args || say "insmod $m failed"
 done <$order
+say "modules loaded at uptime $(cut -d' ' -f1 /proc/uptime)s"
 
 # The disks, by serial: /sys/block/vd*/serial for virtio-blk, the
 # controller's (or NVMe subsystem's) serial for an NVMe namespace.
@@ -525,6 +526,7 @@ if grep -q 'pinio_mode=durable' /proc/cmdline; then
 		dmsg "fail no /bin/pinio_durable_writer (make tests)"
 	else
 		nvme_no_retries >/dev/null
+		dmsg "info writer starts at uptime $(cut -d' ' -f1 /proc/uptime)s"
 		# shellcheck disable=SC2086 # DUR_FLAGS: empty or one flag
 		/bin/pinio_durable_writer $DUR_FLAGS "$(find_disk pinio-durable)" \
 			"$DUR_OFF" "$DUR_LEN" "$DUR_SEED" >/dev/console 2>&1
@@ -855,7 +857,7 @@ fi
 kill_elapsed=0
 kill_test() {
 	local name=kill_after_flush img=$disks/durable.qcow2 raw=$disks/durable.raw
-	local log=$RESULTS_DIR/kill-console.log kpid t0 line out krc
+	local log=$RESULTS_DIR/kill-console.log kpid t0 tw line out krc
 	[ "$KILL_NOFLUSH" = 0 ] || name=kill_without_flush
 	if [ ! -x "$WRITER" ] || [ ! -x "$IMGCHECK" ]; then
 		echo "check $name fail $WRITER or $IMGCHECK missing (make tests)"
@@ -877,8 +879,10 @@ kill_test() {
 		</dev/null >"$log" 2>&1 &
 	kpid=$!
 	line=
+	tw=
 	while :; do
 		line=$(grep -a -m1 -E 'pinio-durable: (flushed|unflushed|skip|fail|exit) ' "$log" | tr -d '\r')
+		[ -n "$tw" ] || ! grep -aq 'pinio-durable: info writer starts' "$log" || tw=$(date +%s)
 		[ -z "$line" ] || break
 		kill -0 "$kpid" 2>/dev/null || break
 		[ $(($(date +%s) - t0)) -lt "$KILL_TIMEOUT" ] || break
@@ -889,6 +893,7 @@ kill_test() {
 	krc=0
 	wait "$kpid" 2>/dev/null || krc=$?
 	kill_elapsed=$(($(date +%s) - t0))
+	[ -z "$tw" ] || echo "# kill boot: the writer started after $((tw - t0))s, the VM was killed after ${kill_elapsed}s" >&2
 	line=${line#*pinio-durable: }
 	case "$line" in
 	flushed\ * | unflushed\ *)
