@@ -16,8 +16,9 @@ all_paths = qd1_paths." mmap memcpy kcopy"
 idx(p) = sum [i=1:words(all_paths)] (word(all_paths, i) eq p ? i : 0)
 paths(b, q) = q eq "32" ? qd32_paths : b eq "0" ? all_paths : qd1_paths." mmap"
 csv = dir."/bench.csv"
-# The rows of one series, picked by awk so that gnuplot draws unbroken lines.
-series(b, p, d, q) = sprintf("< awk -F, '$1==\"%s\" && $3==\"%s\" && $4==\"%s\" && $6==\"%s\"' %s", b, p, d, q, csv)
+# The rows of one series, picked by awk so that gnuplot draws unbroken lines;
+# the RAM store's only (column 13, store).
+series(b, p, d, q) = sprintf("< awk -F, '$1==\"%s\" && $3==\"%s\" && $4==\"%s\" && $6==\"%s\" && $13==\"ram\"' %s", b, p, d, q, csv)
 
 do for [b in "0 1"] {
 	set output dir."/throughput-bounce".b.".png"

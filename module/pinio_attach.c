@@ -146,8 +146,8 @@ static ssize_t pinio_fstore_buffered(struct pinio_store *store,
 {
 	struct pinio_file_store *fs = pinio_fstore(store);
 	bool nowait = iocb->ki_flags & IOCB_NOWAIT;
+	ssize_t ret, count = iov_iter_count(iter);
 	struct kiocb kio;
-	ssize_t ret;
 
 	if (write && !(store->attach_flags & PINIO_ATTACH_WRITE))
 		return -EBADF;
@@ -167,6 +167,16 @@ static ssize_t pinio_fstore_buffered(struct pinio_store *store,
 	ret = pinio_fstore_rw(fs, &kio, iter, write);
 	if (write)
 		pinio_fstore_end_write(fs, &kio);
+	/*
+	 * The page cache stops a non-blocking copy at the first page it would
+	 * wait for. io_uring retries a short read only on regular files and
+	 * block devices, so on this character device it would reach the user
+	 * as a short transfer mid-store: make it all or nothing, -EAGAIN.
+	 */
+	if (nowait && ret >= 0 && ret < count) {
+		iov_iter_revert(iter, ret);
+		return -EAGAIN;
+	}
 	return ret;
 }
 

@@ -266,6 +266,9 @@ struct pinio_attach {
  * regular file should be preallocated (fallocate) to that size so direct
  * writes neither extend it nor fall back to a buffered copy. Registrations
  * are not affected: they belong to the process's memory, not to a store.
+ * read() and write() on the file then go through the attached file's page
+ * cache; with RWF_NOWAIT (or io_uring's first, non-blocking attempt) a
+ * buffered transfer that would wait fails whole with -EAGAIN, never short.
  *
  * Errors: -EINVAL (flags or reserved set, @fd opened with O_APPEND, or an
  * empty store), -EBADF (@fd not open, O_PATH, not open for reading, or not
