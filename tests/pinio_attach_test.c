@@ -547,8 +547,7 @@ TEST_F(att, alignment_in_page)
 TEST_F_TIMEOUT(att, ioctl_both_ways, 120)
 {
 	const uint32_t L = self->L;
-	const uint64_t lens[] = { L, 4096, 64 * KiB + L, MiB, 3 * MiB - L,
-				  8 * MiB };
+	const uint64_t lens[] = { L, 4096, 64 * KiB + L, MiB - L, 8 * MiB };
 	struct byte_stats s0, s1;
 	uint64_t moved = 0;
 	size_t i;
@@ -625,7 +624,7 @@ static void uring_both_ways(struct __test_metadata *_metadata,
 			    uint8_t sqe_flags, struct hring *r, bool sqpoll,
 			    uint32_t seed)
 {
-	const uint64_t len = n == 1 ? 1 * MiB + self->L : 128 * KiB;
+	const uint64_t len = n == 1 ? 1 * MiB + self->L : 64 * KiB;
 	uint8_t *mem = fixed ? self->fx : self->b.p;
 	struct cmd cmds[QD];
 	int res[QD], i;
@@ -772,7 +771,7 @@ TEST_F_TIMEOUT(att, uring_over_dirty_cache, 120)
 	uint8_t *p = pa_alloc(16 * len);
 
 	ASSERT_NE(NULL, p);
-	for (round = 0; round < 3; round++) {
+	for (round = 0; round < 2; round++) {
 		uint32_t seed = 0x1001 + round;
 
 		pinio_pattern_fill(p, 16 * len, o, seed);
@@ -784,7 +783,7 @@ TEST_F_TIMEOUT(att, uring_over_dirty_cache, 120)
 					    len) :
 				       hcmd(PINIO_URING_CMD_READ, self->h,
 					    i * len, o + i * len, len);
-			c[i].sqe_flags = round == 2 ? IOSQE_ASYNC : 0;
+			c[i].sqe_flags = round == 1 ? IOSQE_ASYNC : 0;
 		}
 		memset(self->fx, 0xee, 16 * len);
 		memset(self->b.p, 0xee, 16 * len);
@@ -817,7 +816,7 @@ TEST_F_TIMEOUT(att, uring_over_dirty_cache, 120)
 /* Buffers backed by transparent huge pages, through handle and FIXED. */
 TEST_F_TIMEOUT(att, thp_buffers, 120)
 {
-	const uint64_t o = self->sc + 4 * MiB, len = 4 * MiB;
+	const uint64_t o = self->sc + 4 * MiB, len = 2 * MiB;
 	struct iovec iov;
 	struct tbuf t;
 	struct hring r2;
@@ -854,14 +853,14 @@ TEST_F_TIMEOUT(att, thp_buffers, 120)
 		int res[8], i;
 
 		for (i = 0; i < 8; i++) {
-			pinio_pattern_fill(t.p + i * 512 * KiB, 512 * KiB,
-					   o + i * 512 * KiB, 0x403);
-			c[i] = fcmd(PINIO_URING_CMD_WRITE, t.p + i * 512 * KiB,
-				    o + i * 512 * KiB, 512 * KiB);
+			pinio_pattern_fill(t.p + i * 256 * KiB, 256 * KiB,
+					   o + i * 256 * KiB, 0x403);
+			c[i] = fcmd(PINIO_URING_CMD_WRITE, t.p + i * 256 * KiB,
+				    o + i * 256 * KiB, 256 * KiB);
 		}
 		ASSERT_OK(run_cmds(&r2, self->pfd, c, 8, res, false));
 		for (i = 0; i < 8; i++)
-			ASSERT_EQ(512 * KiB, res[i]);
+			ASSERT_EQ(256 * KiB, res[i]);
 		ASSERT_DISK(&self->d, o, len, 0x403);
 		ASSERT_OK(pa_dfill(&self->d, o, len, 0x404));
 		memset(t.p, 0, len);
@@ -869,7 +868,7 @@ TEST_F_TIMEOUT(att, thp_buffers, 120)
 			c[i].op = PINIO_URING_CMD_READ;
 		ASSERT_OK(run_cmds(&r2, self->pfd, c, 8, res, false));
 		for (i = 0; i < 8; i++)
-			ASSERT_EQ(512 * KiB, res[i]);
+			ASSERT_EQ(256 * KiB, res[i]);
 		ASSERT_PAT(t.p, len, o, 0x404);
 	}
 	hring_exit(&r2);
@@ -1082,7 +1081,7 @@ static void submit_qd32_writes(struct __test_metadata *_metadata,
 			       FIXTURE_DATA(att) *self, uint64_t o,
 			       uint32_t seed, bool fixed)
 {
-	const uint64_t len = 128 * KiB;
+	const uint64_t len = 64 * KiB;
 	struct cmd c[QD];
 	int i;
 
@@ -1110,12 +1109,12 @@ static void reap_qd32(struct __test_metadata *_metadata,
 		      FIXTURE_DATA(att) *self, uint64_t o, uint32_t seed,
 		      bool fixed)
 {
-	const uint64_t len = 128 * KiB;
+	const uint64_t len = 64 * KiB;
 	int res[QD], i;
 
 	ASSERT_OK(reap_cmds(&self->r, QD, res));
 	for (i = 0; i < QD; i++)
-		ASSERT_EQ(128 * KiB, res[i]) TH_LOG("command %d", i);
+		ASSERT_EQ(64 * KiB, res[i]) TH_LOG("command %d", i);
 	for (i = 0; i < QD; i++) {
 		bool fx = fixed || i % 4 >= 2;
 
@@ -1152,7 +1151,7 @@ TEST_F_TIMEOUT(att, inflight_unregister, 120)
  */
 TEST_F_TIMEOUT(att, inflight_unregister_async, 120)
 {
-	const uint64_t o = self->sc + 8 * MiB, len = 128 * KiB;
+	const uint64_t o = self->sc + 8 * MiB, len = 64 * KiB;
 	struct cmd c[QD];
 	int res[QD], i;
 
@@ -1183,6 +1182,42 @@ TEST_F_TIMEOUT(att, inflight_unregister_async, 120)
 		else
 			ASSERT_PAT(self->b.p + i * len, len, o + i * len, 0x806);
 	}
+	ASSERT_TRUE(SETTLE(pins_back(&self->rbase)));
+	ASSERT_PINS(self->rbase, 0, 0);
+}
+
+/*
+ * Reads of pages the buffered path has just dirtied: the non-blocking
+ * issue cannot wait for their writeback, so the driver hands them back to
+ * io_uring (-EAGAIN) and io-wq issues them again. The driver did see them
+ * at submission, before the unregister, so each must complete in full.
+ */
+TEST_F_TIMEOUT(att, inflight_unregister_punted, 120)
+{
+	const uint64_t o = self->sc + 10 * MiB, len = 64 * KiB;
+	struct cmd c[16];
+	int res[16], i;
+	uint8_t *p = pa_alloc(16 * len);
+
+	ASSERT_NE(NULL, p);
+	pinio_pattern_fill(p, 16 * len, o, 0x808);
+	ASSERT_OK(dev_pwrite_all(self->pfd, p, 16 * len, o));
+	memset(self->b.p, 0xee, 16 * len);
+	for (i = 0; i < 16; i++)
+		c[i] = hcmd(PINIO_URING_CMD_READ, self->h, i * len,
+			    o + i * len, len);
+	ASSERT_OK(queue_cmds(&self->r, self->pfd, c, 16));
+	ASSERT_OK(ring_go(&self->r, false));
+	ASSERT_OK(pinio_unregister(self->pfd, self->h));
+	ASSERT_OK(reap_cmds(&self->r, 16, res));
+	for (i = 0; i < 16; i++)
+		EXPECT_EQ((int)len, res[i]) TH_LOG("read %d of 16 over dirty "
+						   "pages, unregistered after "
+						   "submission", i);
+	for (i = 0; i < 16; i++)
+		if (res[i] == (int)len)
+			ASSERT_PAT(self->b.p + i * len, len, o + i * len, 0x808);
+	pa_free(p, 16 * len);
 	ASSERT_TRUE(SETTLE(pins_back(&self->rbase)));
 	ASSERT_PINS(self->rbase, 0, 0);
 }
