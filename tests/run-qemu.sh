@@ -46,8 +46,8 @@
 #   PINIO_NVME512   NVMe namespace, 512 B blocks          (serial pinio-nvme512)
 #   PINIO_NVME4K    NVMe namespace, 4096 B blocks         (serial pinio-nvme4k)
 #   PINIO_VBLK      virtio-blk disk, 512 B blocks         (serial pinio-vblk)
-#   PINIO_EXT4_DIR  /mnt/ext4: ext4 made in the guest (mke2fs) on a
-#                   virtio-blk disk (serial pinio-ext4), mounted
+#   PINIO_EXT4_DIR  /mnt/ext4: ext4 (4 KiB blocks) made in the guest (mke2fs)
+#                   on a 256 MiB virtio-blk disk (serial pinio-ext4), mounted
 #   PINIO_BAD_NVME  NVMe (512 B) whose reads and writes touching sectors
 #                   [PINIO_BAD_SECTOR, +8) fail (QEMU blkdebug; nvme_core
 #                   max_retries=0, so the guest sees -ENODATA at once)
@@ -370,9 +370,12 @@ if [ "$DISKS" = 1 ]; then
 		fi
 		rm -f "$disks/odirect-probe"
 	fi
-	for d in nvme512 nvme4k vblk ext4 badnvme badvblk; do
+	for d in nvme512 nvme4k vblk badnvme badvblk; do
 		truncate -s 64M "$disks/$d.img"
 	done
+	# Room for the tests' preallocated files: mke2fs would make a 64 MiB
+	# disk a "small" filesystem of 1 KiB blocks.
+	truncate -s 256M "$disks/ext4.img"
 	# blkdebug: a rule hits a request that covers its sector, so one rule
 	# per sector of the bad range, for reads and for writes.
 	for s in $(seq "$BAD_SECTOR" $((BAD_SECTOR + 7))); do
@@ -575,7 +578,8 @@ setup_disks() {
 	done
 	if dev=$(find_disk pinio-ext4); then
 		mkdir -p /mnt/ext4
-		if ! /lib/e2fsprogs/mke2fs -q -F -t ext4 -E nodiscard "$dev" >$R/logs/mke2fs.log 2>&1; then
+		if ! /lib/e2fsprogs/mke2fs -q -F -t ext4 -T default -b 4096 \
+			-E nodiscard "$dev" >$R/logs/mke2fs.log 2>&1; then
 			bad="$bad, mke2fs $dev failed: $(tr '\n' ' ' <$R/logs/mke2fs.log)"
 		elif ! mount -t ext4 "$dev" /mnt/ext4 >$R/logs/mount-ext4.log 2>&1; then
 			bad="$bad, mount ext4 $dev failed: $(tr '\n' ' ' <$R/logs/mount-ext4.log)"
