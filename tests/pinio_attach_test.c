@@ -21,6 +21,7 @@
  * (PINIO_NVME512, PINIO_NVME4K, PINIO_VBLK, PINIO_EXT4_DIR, PINIO_BAD_NVME,
  * PINIO_BAD_VBLK, PINIO_BAD_SECTOR, PINIO_HOSTCHECK_*, PINIO_RESULTS_DIR).
  */
+#include <pthread.h>
 #include <stddef.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -811,6 +812,67 @@ TEST_F_TIMEOUT(att, uring_over_dirty_cache, 120)
 		ASSERT_DISK(&self->d, o, 16 * len, seed + 0x100);
 	}
 	pa_free(p, 16 * len);
+}
+
+struct toggler {
+	const struct pa_disk *d;
+	int pfd;
+	volatile int stop;
+	unsigned long n;
+};
+
+static void *toggle_fn(void *arg)
+{
+	struct toggler *t = arg;
+
+	while (!t->stop) {
+		if (!pa_attach_disk(t->pfd, t->d, PINIO_ATTACH_WRITE))
+			t->n++;
+		usleep(200);
+		pa_detach(t->pfd);
+	}
+	return NULL;
+}
+
+/*
+ * io-wq issued commands (IOSQE_ASYNC) on this file while another open
+ * file of the same disk is attached and detached all the time: its store
+ * is its own, every read sees this disk's bytes.
+ */
+TEST_F_TIMEOUT(att, uring_async_beside_other_file, 120)
+{
+	const uint64_t o = self->sc + 11 * MiB, len = 16 * KiB;
+	struct toggler t = { .d = &self->d, .pfd = pinio_open() };
+	struct cmd c[16];
+	int res[16], i, round;
+	pthread_t tid;
+
+	ASSERT_LE(0, t.pfd);
+	ASSERT_OK(pa_dfill(&self->d, o, 16 * len, 0x1101));
+	ASSERT_EQ(0, pthread_create(&tid, NULL, toggle_fn, &t));
+	for (round = 0; round < 20; round++) {
+		for (i = 0; i < 16; i++) {
+			c[i] = i & 1 ? fcmd(PINIO_URING_CMD_READ,
+					    self->fx + i * len, o + i * len,
+					    len) :
+				       hcmd(PINIO_URING_CMD_READ, self->h,
+					    i * len, o + i * len, len);
+			c[i].sqe_flags = round & 1 ? IOSQE_ASYNC : 0;
+		}
+		memset(self->fx, 0xee, 16 * len);
+		memset(self->b.p, 0xee, 16 * len);
+		ASSERT_OK(run_cmds(&self->r, self->pfd, c, 16, res, false));
+		for (i = 0; i < 16; i++) {
+			ASSERT_EQ((int)len, res[i]) TH_LOG("round %d read %d",
+							   round, i);
+			ASSERT_PAT((i & 1 ? self->fx : self->b.p) + i * len, len,
+				   o + i * len, 0x1101);
+		}
+	}
+	t.stop = 1;
+	pthread_join(tid, NULL);
+	close(t.pfd);
+	printf("# the other file was attached %lu times meanwhile\n", t.n);
 }
 
 /* Buffers backed by transparent huge pages, through handle and FIXED. */
