@@ -118,7 +118,10 @@ lint: ksrc
 # The test command. Lint runs first; its verdict is one line of the summary
 # so a style slip does not hide the test results (it still fails the run).
 # Tests build with -k: the programs that do compile still run, and the
-# failed build is one more failed line.
+# failed build is one more failed line. `make tests` also builds the host's
+# image checker (build/host/) and the kill boot's writer (build/guest/); the
+# runner attaches the guest disks, and its summary counts the host-decided
+# host_image_check and kill_after_flush lines (tests/run-qemu.sh, README).
 check: deps
 	@$(MAKE) --no-print-directory ksrc
 	@lint=pass; $(MAKE) --no-print-directory lint KVER=$(KVER) || lint=fail; \
@@ -142,7 +145,8 @@ check: deps
 # built once from linux-source-6.12 (about 16 minutes on 2 cores, at nice
 # 19) and cached outside the tree by scripts/debug-kernel.sh; then pinio.ko
 # is built against it and the whole suite runs there with longer limits,
-# kmemleak and lockdep being result lines of their own. DEBUG_ENV sets the
+# kmemleak and lockdep being result lines of their own; the disks are
+# attached as for `make check`, without the kill boot. DEBUG_ENV sets the
 # stress and fuzz lengths in the guest. no5lvl: with -cpu max's 5-level
 # paging this kernel sometimes takes a KASAN report in an early interrupt
 # and hangs before /init (2 of about 20 boots; none in 8 with 4 levels).
@@ -239,7 +243,8 @@ clean:
 	@if [ -f userspace/Makefile ]; then $(MAKE) -C userspace clean; fi
 	@if [ -f bench/Makefile ]; then $(MAKE) -C bench clean; fi
 	rm -rf $(BUILD)/tests $(BUILD)/userspace $(BUILD)/install $(BUILD)/results-* \
-		$(BUILD)/qemu-* $(STAMP) $(BUILD)/lint-sparse.log \
+		$(BUILD)/qemu-* $(BUILD)/disks $(BUILD)/host $(BUILD)/guest \
+		$(STAMP) $(BUILD)/lint-sparse.log \
 		$(BUILD)/check-install.log \
 		$(BUILD)/ci-check-*.log
 

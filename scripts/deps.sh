@@ -17,6 +17,7 @@ xz-utils
 e2fsprogs
 busybox-static
 qemu-system-x86
+qemu-utils
 liburing-dev
 sparse
 fio

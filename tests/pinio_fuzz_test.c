@@ -13,14 +13,25 @@
  * arena, so a wrong success cannot corrupt the fuzzer. At the end of each
  * test nothing may be left pinned or charged.
  *
+ * The attached store (issue 9): PINIO_IOC_ATTACH with fds of every kind
+ * (the disk read-write, read-only, write-only, O_APPEND and O_PATH, pipes,
+ * sockets, /dev/null, a directory, pinio files, closed and garbage fds),
+ * random flags and reserved fields; DETACH and FLUSH in every state, and
+ * PINIO_URING_CMD_FLUSH with random payloads. While a store is attached,
+ * the transfers are checked against its rules too (block size, read-only
+ * store). The disk is PINIO_NVME512; without it, only the fds that are no
+ * disk are tried.
+ *
  * Environment: PINIO_FUZZ_ITERS (calls per test, default 3000),
- * PINIO_FUZZ_SEED (printed; set it to replay a run).
+ * PINIO_FUZZ_SEED (printed; set it to replay a run), PINIO_NVME512.
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/socket.h>
 
 #include "pinio_test_util.h"
 #include "pinio_hardening.h"
+#include "pinio_attach_util.h"
 
 #define ARENA_LEN	(8 * MiB)
 #define RW_OFF		0
@@ -50,7 +61,32 @@ struct live {
 	bool used;
 	uint32_t flags;
 	uint64_t len;
+	uint64_t addr;
 };
+
+/* The kinds of fd PINIO_IOC_ATTACH is given. */
+enum kfd {
+	K_DISK_RW, K_DISK_RO, K_DISK_WO, K_DISK_APPEND, K_DISK_PATH,
+	K_PIPE_R, K_PIPE_W, K_SOCK, K_NULL, K_DIR, K_PINIO, K_SELF,
+	K_CLOSED, K_NEG, K_GARBAGE, NKFD
+};
+
+/* The results allowed for one call: the ABI gives no order among errors. */
+struct want {
+	int n;
+	long v[6];
+};
+
+static void want_add(struct want *w, long v)
+{
+	int i;
+
+	for (i = 0; i < w->n; i++)
+		if (w->v[i] == v)
+			return;
+	if (w->n < (int)ARRAY_SIZE(w->v))
+		w->v[w->n++] = v;
+}
 
 struct fuzz {
 	uint64_t rnd;
@@ -67,6 +103,16 @@ struct fuzz {
 	atomic_ulong calls, ok, errs, exact_checks;
 	unsigned long by_errno[160];
 	int memfd;
+	/* the attached store */
+	bool have_attach;	/* PINIO_FEAT_ATTACH */
+	bool have_disk;
+	struct pa_disk disk;
+	uint64_t ram_size;
+	bool attached;
+	uint32_t attach_flags;
+	uint32_t bs;		/* block_size: 1 for RAM */
+	int kfd[NKFD];
+	atomic_ulong attaches;
 	/* results */
 	atomic_int failed;
 	char msg[512];
@@ -112,6 +158,28 @@ static void verdict(struct fuzz *f, const char *what, long ret,
 				expect < 0 ? errname((int)-expect) : "success",
 				ret < 0 ? errname((int)-ret) : "success", ret);
 	}
+}
+
+/* The same, with a set of allowed results (0 for success) when exact. */
+static void verdict_any(struct fuzz *f, const char *what, long ret,
+			const int *set, const struct want *w)
+{
+	long r = ret > 0 ? 0 : ret;
+	int i;
+
+	verdict(f, what, ret, set, 1);
+	if (!f->exact || !w->n)
+		return;
+	for (i = 0; i < w->n; i++)
+		if (w->v[i] == r)
+			return;
+	fz_fail(f, "%s: got %s, expected %s%s%s%s%s", what,
+		r ? errname((int)-r) : "success",
+		w->v[0] ? errname((int)-w->v[0]) : "success",
+		w->n > 1 ? " or " : "",
+		w->n > 1 ? (w->v[1] ? errname((int)-w->v[1]) : "success") : "",
+		w->n > 2 ? " or " : "",
+		w->n > 2 ? (w->v[2] ? errname((int)-w->v[2]) : "success") : "");
 }
 
 /* --- the arena ---------------------------------------------------------------- */
@@ -383,7 +451,8 @@ static uint32_t rand_handle(struct fuzz *f)
 	return 1 + (uint32_t)rnd_below(s, 40);
 }
 
-static void live_add(struct fuzz *f, uint32_t h, uint32_t flags, uint64_t len)
+static void live_add(struct fuzz *f, uint32_t h, uint32_t flags, uint64_t len,
+		     uint64_t addr)
 {
 	if (!h || h > PINIO_MAX_REGIONS || f->live[h].used) {
 		if (f->exact)
@@ -392,7 +461,7 @@ static void live_add(struct fuzz *f, uint32_t h, uint32_t flags, uint64_t len)
 				"out of range");
 		return;
 	}
-	f->live[h] = (struct live){ true, flags, len };
+	f->live[h] = (struct live){ true, flags, len, addr };
 	f->nlive++;
 }
 
@@ -471,6 +540,49 @@ static long expect_seg(struct fuzz *f, const struct pinio_xfer *x, uint32_t op)
 	return 0;
 }
 
+/*
+ * The same on the store as it is: on an attached store also the block-size
+ * rule (store offset, length, and the buffer's offset in its pages, given
+ * as @addr, the user address the transfer starts at, or 0 if unknown) and
+ * EBADF for writes to a read-only store.
+ */
+static void want_seg(struct fuzz *f, struct want *w, long ram, uint32_t op,
+		     uint64_t dev, uint64_t len, uint64_t addr)
+{
+	bool any = false;
+
+	if (f->attached) {
+		if ((dev | len) % f->bs) {
+			want_add(w, -EINVAL);
+			any = true;
+		}
+		if (addr && addr % f->bs) {
+			want_add(w, -EINVAL);
+			any = true;
+		}
+		if (op == PINIO_OP_WRITE &&
+		    !(f->attach_flags & PINIO_ATTACH_WRITE)) {
+			want_add(w, -EBADF);
+			any = true;
+		}
+	}
+	if (ram || !any)
+		want_add(w, ram);
+}
+
+static void expect_seg_any(struct fuzz *f, const struct pinio_xfer *x,
+			   uint32_t op, struct want *w)
+{
+	long ram = expect_seg(f, x, op);
+	uint64_t addr = 0;
+
+	if (x->handle && x->handle <= PINIO_MAX_REGIONS &&
+	    f->live[x->handle].used)
+		addr = f->live[x->handle].addr + x->buf_offset;
+	/* An address of 0 means unknown: a registration at 0 is impossible. */
+	want_seg(f, w, ram, op, x->dev_offset, x->len, addr);
+}
+
 /* A segment or transfer: mostly valid, each field sometimes wrong. */
 static struct pinio_xfer rand_xfer(struct fuzz *f, uint64_t maxlen)
 {
@@ -514,10 +626,22 @@ static void fz_info(struct fuzz *f)
 		    in.max_regions != PINIO_MAX_REGIONS ||
 		    in.max_batch != PINIO_MAX_BATCH ||
 		    in.max_region_len != PINIO_MAX_REGION_LEN ||
-		    in.store != PINIO_STORE_RAM || in.block_size != 1 ||
-		    in.dma_alignment != 1 || in.attach_flags ||
 		    in.reserved[0] || in.reserved[1])
 			fz_fail(f, "INFO returned inconsistent fields");
+		/* Without PINIO_FEAT_ATTACH the new fields were reserved. */
+		if (!f->have_attach ?
+		    in.store || in.block_size || in.dma_alignment ||
+		    in.attach_flags :
+		    in.store != (f->attached ? PINIO_STORE_BDEV :
+				 PINIO_STORE_RAM) ||
+		    in.block_size != f->bs ||
+		    in.attach_flags != (f->attached ? f->attach_flags : 0) ||
+		    (!f->attached && in.dma_alignment != 1) ||
+		    (f->attached && f->disk.dma_align &&
+		     in.dma_alignment != f->disk.dma_align))
+			fz_fail(f, "INFO: store %u block_size %u dma_alignment %u attach_flags %u (attached: %d)",
+				in.store, in.block_size, in.dma_alignment,
+				in.attach_flags, f->attached);
 	}
 }
 
@@ -561,7 +685,7 @@ static void fz_register(struct fuzz *f)
 		if (m != A_OK)
 			fz_fail(f, "REGISTER succeeded with a bad argument pointer");
 		else
-			live_add(f, p->handle, r.flags, r.len);
+			live_add(f, p->handle, r.flags, r.len, r.addr);
 	}
 }
 
@@ -590,30 +714,37 @@ static void fz_unregister(struct fuzz *f)
 		live_del(f, u.handle);
 }
 
+static const int xfer_errs[] = { EINVAL, ERANGE, ENOENT, EACCES, EFAULT,
+				  EINTR, EBADF, 0 };
+
 static void fz_xfer(struct fuzz *f)
 {
-	static const int errs[] = PINIO_ERRS_XFER;
+	const int *errs = xfer_errs;
 	bool read = rnd_pct(&f->rnd, 50);
 	struct pinio_xfer x = rand_xfer(f, 128 * KiB), *p;
 	enum argmode m = rand_argmode(f);
-	long ret, want;
+	struct want w = { 0 };
+	long ret;
 
 	if (rnd_pct(&f->rnd, 8))
 		x.op = (uint32_t)rnd_next(&f->rnd) >> rnd_below(&f->rnd, 32);
 	p = arg_place(f, m, &x, sizeof(x), 0);
 	ret = IN_HOLE(f, sys_ret(ioctl(f->fd, read ? PINIO_IOC_READ : PINIO_IOC_WRITE, p)));
 	if (arg_bad_read(m))
-		want = -EFAULT;
+		want_add(&w, -EFAULT);
 	else if (x.op)
-		want = -EINVAL;
+		want_add(&w, -EINVAL);
 	else
-		want = expect_seg(f, &x, read ? PINIO_OP_READ : PINIO_OP_WRITE);
-	verdict(f, read ? "READ" : "WRITE", ret, errs, want);
+		expect_seg_any(f, &x, read ? PINIO_OP_READ : PINIO_OP_WRITE,
+			       &w);
+	verdict_any(f, read ? "READ" : "WRITE", ret, errs, &w);
 }
 
 static void fz_batch(struct fuzz *f)
 {
-	static const int errs[] = PINIO_ERRS_BATCH;
+	static const int errs[] = { EINVAL, EFAULT, ENOMEM, ERANGE, ENOENT,
+				    EACCES, EINTR, EBADF, 0 };
+	struct want w = { 0 };
 	uint64_t *s = &f->rnd;
 	struct pinio_xfer segs[64];
 	struct pinio_batch b = { 0 }, *bp;
@@ -672,14 +803,26 @@ static void fz_batch(struct fuzz *f)
 		for (; done < b.nr; done++) {
 			uint32_t op = segs[done].op;
 
-			segerr = op != PINIO_OP_READ && op != PINIO_OP_WRITE ?
-				 -EINVAL : expect_seg(f, &segs[done], op);
-			if (segerr)
+			w.n = 0;
+			if (op != PINIO_OP_READ && op != PINIO_OP_WRITE)
+				want_add(&w, -EINVAL);
+			else
+				expect_seg_any(f, &segs[done], op, &w);
+			if (w.n > 1 || w.v[0])
 				break;
 		}
-		want = m == A_RO ? -EFAULT : segerr;
+		segerr = done < b.nr;
+		if (m == A_RO) {
+			w.n = 0;
+			want_add(&w, -EFAULT);
+		} else if (!segerr) {
+			w.n = 0;
+			want_add(&w, 0);
+		}
+	} else {
+		want_add(&w, want);
 	}
-	verdict(f, "BATCH", ret, errs, want);
+	verdict_any(f, "BATCH", ret, errs, &w);
 	if (f->exact && !bad_call && m == A_OK && bp->completed != done)
 		fz_fail(f, "BATCH of %u: completed %u, expected %u", b.nr,
 			bp->completed, done);
@@ -691,6 +834,7 @@ static void fz_unknown_cmd(struct fuzz *f)
 	static const unsigned long known[] = {
 		PINIO_IOC_INFO, PINIO_IOC_REGISTER, PINIO_IOC_UNREGISTER,
 		PINIO_IOC_READ, PINIO_IOC_WRITE, PINIO_IOC_BATCH,
+		PINIO_IOC_ATTACH, PINIO_IOC_DETACH, PINIO_IOC_FLUSH,
 	};
 	uint64_t *s = &f->rnd;
 	unsigned long cmd;
@@ -700,8 +844,9 @@ static void fz_unknown_cmd(struct fuzz *f)
 	void *p;
 
 	if (rnd_pct(s, 15))
-		cmd = rnd_pct(s, 50) ? PINIO_URING_CMD_READ :
-				       PINIO_URING_CMD_WRITE;
+		cmd = rnd_pct(s, 33) ? PINIO_URING_CMD_READ :
+		      rnd_pct(s, 50) ? PINIO_URING_CMD_WRITE :
+				       PINIO_URING_CMD_FLUSH;
 	else
 		cmd = _IOC((unsigned int)rnd_below(s, 4), PINIO_IOC_MAGIC,
 			   (unsigned int)rnd_below(s, rnd_pct(s, 70) ? 16 : 256),
@@ -716,6 +861,189 @@ static void fz_unknown_cmd(struct fuzz *f)
 	verdict(f, "unknown ioctl", ret, errs, -ENOTTY);
 }
 
+/* --- the attached store ------------------------------------------------------------- */
+
+/* The state of a file with the RAM store (a new one, or after DETACH). */
+static void store_ram(struct fuzz *f)
+{
+	f->attached = false;
+	f->attach_flags = 0;
+	f->bs = 1;
+	f->dev_size = f->ram_size;
+}
+
+static void kfds_open(struct fuzz *f)
+{
+	int i, p[2] = { -1, -1 }, sk[2] = { -1, -1 };
+
+	for (i = 0; i < NKFD; i++)
+		f->kfd[i] = -1;
+	if (f->have_disk) {
+		f->kfd[K_DISK_RW] = pa_disk_reopen(&f->disk, O_RDWR);
+		f->kfd[K_DISK_RO] = pa_disk_reopen(&f->disk, O_RDONLY);
+		f->kfd[K_DISK_WO] = pa_disk_reopen(&f->disk, O_WRONLY);
+		f->kfd[K_DISK_APPEND] = pa_disk_reopen(&f->disk,
+						       O_RDWR | O_APPEND);
+		f->kfd[K_DISK_PATH] = pa_disk_reopen(&f->disk, O_PATH);
+	}
+	if (!pipe2(p, O_CLOEXEC)) {
+		f->kfd[K_PIPE_R] = p[0];
+		f->kfd[K_PIPE_W] = p[1];
+	}
+	if (!socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sk)) {
+		f->kfd[K_SOCK] = sk[0];
+		close(sk[1]);
+	}
+	f->kfd[K_NULL] = open("/dev/null", O_RDWR | O_CLOEXEC);
+	f->kfd[K_DIR] = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	f->kfd[K_PINIO] = pinio_open();
+}
+
+static void kfds_close(struct fuzz *f)
+{
+	int i;
+
+	for (i = 0; i < NKFD; i++)
+		if (i != K_CLOSED && i != K_SELF && i != K_NEG &&
+		    i != K_GARBAGE && f->kfd[i] >= 0)
+			close(f->kfd[i]);
+}
+
+/*
+ * What ATTACH of fd kind @k with @flags gives on a file with the RAM
+ * store: 0 or the errno. (A closed slot, e.g. no disk, never gets here.)
+ */
+static long attach_kind_result(enum kfd k, uint32_t flags)
+{
+	switch (k) {
+	case K_DISK_RW:
+		return 0;
+	case K_DISK_RO:
+		return flags & PINIO_ATTACH_WRITE ? -EBADF : 0;
+	case K_DISK_APPEND:
+		return -EINVAL;
+	case K_DISK_WO:
+	case K_DISK_PATH:
+	case K_CLOSED:
+	case K_NEG:
+	case K_GARBAGE:
+		return -EBADF;
+	case K_PINIO:
+	case K_SELF:
+		return -ELOOP;
+	default:
+		return -ENOTBLK;
+	}
+}
+
+static void fz_attach(struct fuzz *f)
+{
+	static const int errs[] = { EINVAL, EBADF, ELOOP, ENOTBLK, EOPNOTSUPP,
+				    EBUSY, EFAULT, 0 };
+	uint64_t *s = &f->rnd;
+	struct pinio_attach a = { 0 }, *p;
+	enum argmode m = rand_argmode(f);
+	struct want w = { 0 };
+	char what[160];
+	enum kfd k;
+	long ret, r;
+	int tries;
+
+	for (tries = 0; tries < 16; tries++) {
+		k = (enum kfd)rnd_below(s, NKFD);
+		/* The disk, read-write, half the time. */
+		if (f->have_disk && rnd_pct(s, 40))
+			k = K_DISK_RW;
+		if (k == K_SELF)
+			a.fd = f->fd;
+		else if (k == K_NEG)
+			a.fd = rnd_pct(s, 50) ? -1 : (int32_t)(rnd_next(s) | 1U << 31);
+		else if (k == K_GARBAGE)
+			a.fd = 100000 + (int32_t)rnd_below(s, 1 << 20);
+		else if (k == K_CLOSED) {
+			/* A number that was an fd a moment ago. */
+			a.fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			if (a.fd >= 0)
+				close(a.fd);
+		}
+		else
+			a.fd = f->kfd[k];
+		if (a.fd >= 0 || k == K_NEG)
+			break;
+	}
+	if (tries == 16)
+		return;
+	a.flags = rnd_pct(s, 45) ? PINIO_ATTACH_WRITE : rnd_pct(s, 80) ? 0 :
+		  (uint32_t)rnd_next(s) >> rnd_below(s, 32);
+	if (rnd_pct(s, 8))
+		a.reserved[rnd_below(s, 2)] = 1ULL << rnd_below(s, 64);
+	p = arg_place(f, m, &a, sizeof(a), 0);
+	ret = IN_HOLE(f, sys_ret(ioctl(f->fd, PINIO_IOC_ATTACH, p)));
+
+	if (arg_bad_read(m)) {
+		want_add(&w, -EFAULT);
+	} else {
+		r = attach_kind_result(k, a.flags);
+		if (a.flags & ~PINIO_ATTACH_WRITE || a.reserved[0] ||
+		    a.reserved[1])
+			want_add(&w, -EINVAL);
+		if (f->attached)
+			want_add(&w, -EBUSY);
+		if (r || !w.n)
+			want_add(&w, r);
+	}
+	snprintf(what, sizeof(what),
+		 "ATTACH [fd %d kind %d flags 0x%x reserved 0x%llx/0x%llx arg mode %d%s]",
+		 a.fd, k, a.flags, (unsigned long long)a.reserved[0],
+		 (unsigned long long)a.reserved[1], m,
+		 f->attached ? ", attached" : "");
+	verdict_any(f, what, ret, errs, &w);
+	if (!ret && f->exact) {
+		struct pinio_info in;
+
+		f->attached = true;
+		f->attach_flags = a.flags;
+		f->bs = f->disk.lbs;
+		f->dev_size = f->disk.size / f->disk.lbs * f->disk.lbs;
+		atomic_fetch_add(&f->attaches, 1);
+		if (pinio_get_info(f->fd, &in) || in.dev_size != f->dev_size)
+			fz_fail(f, "INFO after ATTACH: dev_size %llu, expected %llu",
+				(unsigned long long)in.dev_size,
+				(unsigned long long)f->dev_size);
+	}
+}
+
+static void fz_detach_flush(struct fuzz *f)
+{
+	static const int derrs[] = { ENXIO, 0 };
+	static const int ferrs[] = { ENXIO, EBADF, 0 };
+	bool detach = rnd_pct(&f->rnd, 40);
+	long ret, want;
+
+	if (detach) {
+		ret = sys_ret(ioctl(f->fd, PINIO_IOC_DETACH,
+				    (unsigned long)rnd_next(&f->rnd)));
+		want = f->attached ? 0 : -ENXIO;
+		verdict(f, "DETACH", ret, derrs, want);
+		if (!ret && f->exact)
+			store_ram(f);
+		return;
+	}
+	ret = sys_ret(ioctl(f->fd, PINIO_IOC_FLUSH,
+			    (unsigned long)rnd_next(&f->rnd)));
+	want = !f->attached ? -ENXIO :
+	       f->attach_flags & PINIO_ATTACH_WRITE ? 0 : -EBADF;
+	verdict(f, "FLUSH", ret, ferrs, want);
+}
+
+static void fz_attach_step(struct fuzz *f)
+{
+	if (rnd_pct(&f->rnd, 55))
+		fz_attach(f);
+	else
+		fz_detach_flush(f);
+}
+
 /* Sometimes reset the never-touched region, or start over with a new file. */
 static void fz_housekeeping(struct fuzz *f)
 {
@@ -725,6 +1053,7 @@ static void fz_housekeeping(struct fuzz *f)
 	}
 	close(f->fd);
 	live_clear(f);
+	store_ram(f);
 	f->fd = pinio_open();
 	if (f->fd < 0)
 		fz_fail(f, "reopen: %s", errname(-f->fd));
@@ -734,7 +1063,9 @@ static void fz_ioctl_step(struct fuzz *f)
 {
 	unsigned int a = (unsigned int)rnd_below(&f->rnd, 1000);
 
-	if (a < 40)
+	if (f->have_attach && rnd_pct(&f->rnd, 5))
+		fz_attach_step(f);
+	else if (a < 40)
 		fz_info(f);
 	else if (a < 300)
 		fz_register(f);
@@ -761,28 +1092,29 @@ static void fz_ioctl_step(struct fuzz *f)
 /* --- io_uring payloads ---------------------------------------------------------------- */
 
 struct uexp {
-	long want;	/* 1: only the errno set is checked */
+	struct want want;	/* n 0: only the errno set is checked */
 	uint64_t len;	/* the result of a success (0: unknown) */
 	char desc[160];
 };
 
 /* Expected CQE res of a structured command on an SQE128 ring. */
-static long expect_uring(struct fuzz *f, uint32_t cmd_op, uint32_t uflags,
-			 uint16_t idx, const struct pinio_uring_cmd *c)
+static long expect_uring_ram(struct fuzz *f, uint32_t cmd_op,
+			     uint32_t uflags, uint16_t idx,
+			     const struct pinio_uring_cmd *c, uint32_t *op)
 {
 	const struct region *rw = &f->regions[R_RW];
 	struct pinio_xfer x;
-	uint32_t op;
 	uint64_t end;
 
+	*op = 0;
 	if (uflags & ~IORING_URING_CMD_FIXED)
 		return -EINVAL;
 	if ((uflags & IORING_URING_CMD_FIXED) && idx >= 1)
 		return -EFAULT;
 	if (cmd_op == PINIO_URING_CMD_READ)
-		op = PINIO_OP_READ;
+		*op = PINIO_OP_READ;
 	else if (cmd_op == PINIO_URING_CMD_WRITE)
-		op = PINIO_OP_WRITE;
+		*op = PINIO_OP_WRITE;
 	else
 		return -ENOTTY;
 	if (c->flags)
@@ -793,7 +1125,7 @@ static long expect_uring(struct fuzz *f, uint32_t cmd_op, uint32_t uflags,
 		x = (struct pinio_xfer){ .handle = c->handle,
 			.buf_offset = c->buf_offset,
 			.dev_offset = c->dev_offset, .len = c->len };
-		return expect_seg(f, &x, op);
+		return expect_seg(f, &x, *op);
 	}
 	if (c->handle || c->buf_offset)
 		return -EINVAL;
@@ -805,9 +1137,70 @@ static long expect_uring(struct fuzz *f, uint32_t cmd_op, uint32_t uflags,
 	return 0;
 }
 
+/* The same on the store as it is, and PINIO_URING_CMD_FLUSH. */
+static void expect_uring(struct fuzz *f, uint32_t cmd_op, uint32_t uflags,
+			 uint16_t idx, const struct pinio_uring_cmd *c,
+			 struct want *w)
+{
+	uint32_t op;
+	long ram;
+	uint64_t addr = 0;
+
+	if (cmd_op == PINIO_URING_CMD_FLUSH && f->have_attach) {
+		bool zero = !c->handle && !c->flags && !c->addr &&
+			    !c->buf_offset && !c->dev_offset && !c->len;
+
+		if (uflags & ~IORING_URING_CMD_FIXED) {
+			want_add(w, -EINVAL);
+		} else if (uflags & IORING_URING_CMD_FIXED) {
+			/* io_uring's own buf_index check, or pinio's. */
+			want_add(w, idx >= 1 ? -EFAULT : -EINVAL);
+			if (!idx && !f->attached)
+				want_add(w, -ENXIO);
+			if (!idx && f->attached && !(f->attach_flags & PINIO_ATTACH_WRITE))
+				want_add(w, -EBADF);
+			if (!idx && zero && f->attached &&
+			    (f->attach_flags & PINIO_ATTACH_WRITE))
+				want_add(w, 0);
+		} else {
+			if (!zero)
+				want_add(w, -EINVAL);
+			if (!f->attached)
+				want_add(w, -ENXIO);
+			else if (!(f->attach_flags & PINIO_ATTACH_WRITE))
+				want_add(w, -EBADF);
+			else if (zero)
+				want_add(w, 0);
+		}
+		return;
+	}
+	ram = expect_uring_ram(f, cmd_op, uflags, idx, c, &op);
+	if (!op || ram == -ENOTTY || (uflags & ~IORING_URING_CMD_FIXED) ||
+	    ((uflags & IORING_URING_CMD_FIXED) && idx >= 1)) {
+		want_add(w, ram);
+		return;
+	}
+	if (uflags & IORING_URING_CMD_FIXED)
+		addr = c->addr;
+	else if (c->handle && c->handle <= PINIO_MAX_REGIONS &&
+		 f->live[c->handle].used)
+		addr = f->live[c->handle].addr + c->buf_offset;
+	want_seg(f, w, ram, op, c->dev_offset, c->len, addr);
+}
+
+static bool cmd_op_is_flush(const char *desc)
+{
+	char op[32];
+
+	snprintf(op, sizeof(op), "cmd_op 0x%x ", (unsigned int)PINIO_URING_CMD_FLUSH);
+	return !strncmp(desc, op, strlen(op));
+}
+
 static void fz_uring_batch(struct fuzz *f, struct hring *r, bool sqe128)
 {
-	static const int errs[] = PINIO_ERRS_URING;
+	static const int errs[] = { EINVAL, ERANGE, ENOENT, EACCES, EFAULT,
+				    EINTR, ENOTTY, EOPNOTSUPP, EBADF, ENXIO,
+				    0 };
 	uint64_t *s = &f->rnd;
 	struct uexp exp[8];
 	unsigned int k = 1 + (unsigned int)rnd_below(s, 8), i, got = 0;
@@ -835,6 +1228,9 @@ static void fz_uring_batch(struct fuzz *f, struct hring *r, bool sqe128)
 				      PINIO_IOC_MAGIC,
 				      (unsigned int)rnd_below(s, 32),
 				      (unsigned int)rnd_below(s, 256));
+			break;
+		case 2:
+			cmd_op = PINIO_URING_CMD_FLUSH;
 			break;
 		default:
 			cmd_op = rnd_pct(s, 50) ? PINIO_URING_CMD_READ :
@@ -877,6 +1273,8 @@ static void fz_uring_batch(struct fuzz *f, struct hring *r, bool sqe128)
 		}
 		if (rnd_pct(s, 5))
 			c.flags = 1U << rnd_below(s, 32);
+		if (cmd_op == PINIO_URING_CMD_FLUSH && rnd_pct(s, 80))
+			memset(&c, 0, sizeof(c));	/* mostly a valid FLUSH */
 		if (rnd_pct(s, 10)) {
 			size_t j;
 
@@ -889,14 +1287,15 @@ static void fz_uring_batch(struct fuzz *f, struct hring *r, bool sqe128)
 		}
 		hring_prep_cmd(r, sqe, f->fd, cmd_op, raw, sizeof(raw), i,
 			       uflags, idx);
+		exp[i].want.n = 0;
 		if (!sqe128)
-			exp[i].want = uflags & ~IORING_URING_CMD_FIXED ? -EINVAL :
-				      uflags ? -EFAULT : -EOPNOTSUPP;
-		else if (loose)
-			exp[i].want = 1;
-		else
-			exp[i].want = expect_uring(f, cmd_op, uflags, idx, &c);
-		exp[i].len = loose ? 0 : c.len;
+			want_add(&exp[i].want,
+				 uflags & ~IORING_URING_CMD_FIXED ? -EINVAL :
+				 uflags ? -EFAULT : -EOPNOTSUPP);
+		else if (!loose)
+			expect_uring(f, cmd_op, uflags, idx, &c, &exp[i].want);
+		exp[i].len = loose || cmd_op == PINIO_URING_CMD_FLUSH ? 0 :
+			     c.len;
 		snprintf(exp[i].desc, sizeof(exp[i].desc),
 			 "cmd_op 0x%x uflags 0x%x buf_index %u handle %u flags 0x%x addr 0x%llx buf_offset %llu dev_offset %llu len %llu%s",
 			 cmd_op, uflags, idx, c.handle, c.flags,
@@ -923,14 +1322,17 @@ static void fz_uring_batch(struct fuzz *f, struct hring *r, bool sqe128)
 			return;
 		}
 		i = (unsigned int)cqe.user_data;
+		if (cqe.res > 0 && cmd_op_is_flush(exp[i].desc))
+			fz_fail(f, "uring FLUSH: res %d (%s)", cqe.res,
+				exp[i].desc);
 		if (cqe.res >= 0 && exp[i].len && (uint64_t)cqe.res != exp[i].len)
 			fz_fail(f, "uring cmd: res %d, but len was %llu (%s)",
 				cqe.res, (unsigned long long)exp[i].len,
 				exp[i].desc);
 		snprintf(what, sizeof(what), "uring_cmd%s [%s]",
 			 sqe128 ? "" : " (64-byte SQE)", exp[i].desc);
-		verdict(f, what, cqe.res > 0 ? 0 : cqe.res, errs,
-			exp[i].want == 1 ? 1 : exp[i].want);
+		verdict_any(f, what, cqe.res > 0 ? 0 : cqe.res, errs,
+			    &exp[i].want);
 	}
 }
 
@@ -939,7 +1341,7 @@ static void fz_uring_batch(struct fuzz *f, struct hring *r, bool sqe128)
 static void fz_buffered(struct fuzz *f)
 {
 	static const int errs[] = { EINVAL, EFAULT, ENOSPC, EAGAIN, EINTR,
-				    EOPNOTSUPP, 0 };
+				    EOPNOTSUPP, EBADF, 0 };
 	uint64_t *s = &f->rnd;
 	int region, kind = (int)rnd_below(s, 4);
 	uint64_t buf = rand_uaddr(f, &region);
@@ -1018,6 +1420,8 @@ static void fz_mmap(struct fuzz *f)
 	int flags = rnd_pct(s, 90) ? MAP_SHARED : MAP_PRIVATE;
 	uint64_t npg = (len + f->ps - 1) / f->ps;
 	long want = 1;
+	struct want w = { 0 };
+	bool ro = f->attached && !(f->attach_flags & PINIO_ATTACH_WRITE);
 	void *p;
 
 	p = mmap(NULL, len, prot, flags, f->fd, (off_t)(pg * f->ps));
@@ -1030,7 +1434,14 @@ static void fz_mmap(struct fuzz *f)
 		else
 			want = 0;
 	}
-	verdict(f, "mmap", p == MAP_FAILED ? -errno : 0, errs, want);
+	if (want != 1) {
+		/* A writable window of a read-only store: EACCES as well. */
+		if (ro && (prot & PROT_WRITE))
+			want_add(&w, -EACCES);
+		if (want || !w.n)
+			want_add(&w, want);
+	}
+	verdict_any(f, "mmap", p == MAP_FAILED ? -errno : 0, errs, &w);
 	if (p != MAP_FAILED) {
 		volatile uint8_t *v = p;
 
@@ -1066,12 +1477,20 @@ FIXTURE_SETUP(fuzz)
 	f->fd = pinio_open();
 	ASSERT_LE(0, f->fd) TH_LOG("open: %s", errname(-f->fd));
 	ASSERT_OK(pinio_get_info(f->fd, &info));
-	f->dev_size = info.dev_size;
+	f->ram_size = info.dev_size;
+	store_ram(f);
+	f->have_attach = info.features & PINIO_FEAT_ATTACH;
+	f->disk.dfd = -1;
+	if (f->have_attach)
+		f->have_disk = !pa_disk_get(&f->disk, "PINIO_NVME512", 0);
+	kfds_open(f);
 	ASSERT_OK(arena_setup(f));
 	ASSERT_OK(pin_snap(&self->base));
 	self->pins0 = foll_pins_baseline();
-	printf("# seed 0x%" PRIx64 " (PINIO_FUZZ_SEED), %lu iterations (PINIO_FUZZ_ITERS)\n",
-	       self->seed, self->iters);
+	printf("# seed 0x%" PRIx64 " (PINIO_FUZZ_SEED), %lu iterations (PINIO_FUZZ_ITERS)%s\n",
+	       self->seed, self->iters, !f->have_attach ? "" :
+	       f->have_disk ? ", ATTACH with PINIO_NVME512" :
+	       ", ATTACH without a disk (PINIO_NVME512 unset)");
 	fflush(stdout);
 }
 
@@ -1080,6 +1499,8 @@ FIXTURE_TEARDOWN(fuzz)
 	if (self->f) {
 		if (self->f->fd >= 0)
 			close(self->f->fd);
+		kfds_close(self->f);
+		pa_disk_put(&self->f->disk);
 		arena_free(self->f);
 		free(self->f);
 	}
@@ -1107,9 +1528,10 @@ static void report(struct __test_metadata *_metadata, FIXTURE_DATA(fuzz) *self,
 	unsigned int e;
 
 	printf("# %s: %lu calls, %lu succeeded, %lu failed as documented, "
-	       "%lu exact-result checks; errnos:", what,
+	       "%lu exact-result checks, %lu attaches; errnos:", what,
 	       atomic_load(&f->calls), atomic_load(&f->ok),
-	       atomic_load(&f->errs), atomic_load(&f->exact_checks));
+	       atomic_load(&f->errs), atomic_load(&f->exact_checks),
+	       atomic_load(&f->attaches));
 	for (e = 1; e < 160; e++)
 		if (f->by_errno[e])
 			printf(" %s=%lu", errname((int)e), f->by_errno[e]);
@@ -1156,7 +1578,9 @@ TEST_F_TIMEOUT(fuzz, uring_cmds, 3600)
 	for (i = 0; i < self->iters && !atomic_load(&f->failed); i++) {
 		unsigned int a = (unsigned int)rnd_below(&f->rnd, 100);
 
-		if (a < 25)
+		if (f->have_attach && rnd_pct(&f->rnd, 4))
+			fz_attach_step(f);
+		else if (a < 25)
 			fz_register(f);
 		else if (a < 32)
 			fz_unregister(f);
@@ -1190,7 +1614,20 @@ static void *racer_fn(void *arg)
 		unsigned int a = (unsigned int)rnd_below(&rc->rnd, 100);
 		uint32_t h = 1 + (uint32_t)rnd_below(&rc->rnd, 48);
 
-		if (a < 70) {
+		if (f->have_attach && a < 6) {
+			static const int aerrs[] = { EINVAL, EBADF, ELOOP,
+						     EBUSY, ENXIO, 0 };
+			long r;
+
+			if (a < 3 && f->kfd[K_DISK_RW] >= 0)
+				r = pa_attach(f->fd, f->kfd[K_DISK_RW],
+					      a & 1 ? PINIO_ATTACH_WRITE : 0);
+			else if (a < 5)
+				r = pa_detach(f->fd);
+			else
+				r = pa_flush(f->fd);
+			verdict(f, "racing ATTACH/DETACH/FLUSH", r, aerrs, 1);
+		} else if (a < 70) {
 			verdict(f, "racing UNREGISTER",
 				pinio_unregister(f->fd, h), errs, 1);
 			rc->unregs++;
@@ -1277,7 +1714,9 @@ TEST_F_TIMEOUT(fuzz, buffered_lseek_mmap, 3600)
 	for (i = 0; i < self->iters && !atomic_load(&f->failed); i++) {
 		unsigned int a = (unsigned int)rnd_below(&f->rnd, 100);
 
-		if (a < 60)
+		if (f->have_attach && rnd_pct(&f->rnd, 3))
+			fz_attach_step(f);
+		else if (a < 60)
 			fz_buffered(f);
 		else if (a < 80)
 			fz_lseek(f);

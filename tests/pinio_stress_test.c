@@ -19,7 +19,15 @@
  * with commands in flight, children killed mid-transfer) on another part of
  * the store, and checks only that every error is a documented one.
  *
- * Environment: PINIO_STRESS_SECONDS, PINIO_STRESS_SEED.
+ * The attached_store case does the same on PINIO_NVME512 attached to every
+ * worker's file (SKIP without it): transfers on every path with queue
+ * depth, unregister, DETACH and close with io_uring commands in flight
+ * (each must complete in full, against the disk), rings torn down with
+ * reads in flight, fork, and a chaos thread attaching, detaching and
+ * flushing its own file under its own transfers; then the test's own
+ * O_DIRECT read of the disk must match the shadow byte for byte.
+ *
+ * Environment: PINIO_STRESS_SECONDS, PINIO_STRESS_SEED, PINIO_NVME512.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -28,6 +36,8 @@
 
 #include "pinio_test_util.h"
 #include "pinio_hardening.h"
+#include "pinio_attach_util.h"
+#include "pinio_pattern.h"
 
 #define NSLOTS		32
 #define SLOT_LEN	(160 * 1024 + 37)	/* odd: slots start misaligned */
@@ -50,7 +60,10 @@ enum {
 	C_REGISTER, C_REGISTER_ZEROPAGE, C_UNREGISTER, C_RACE_DONE,
 	C_RACE_ENOENT, C_URING_UNREG_INFLIGHT, C_CLOSE, C_CLOSE_INFLIGHT,
 	C_FORK, C_FORK_FAILED, C_MUNMAP, C_CHAOS_OPS, C_CHAOS_ERRORS,
-	C_CHAOS_SWAPS, C_CHAOS_KILLS, C_BYTES_CHECKED, NCOUNT
+	C_CHAOS_SWAPS, C_CHAOS_KILLS, C_BYTES_CHECKED,
+	/* the attached-store test */
+	C_DETACH_INFLIGHT, C_RING_TEARDOWN, C_REATTACH, C_CHAOS_ATTACH,
+	NCOUNT
 };
 
 static const char *const count_names[NCOUNT] = {
@@ -61,6 +74,8 @@ static const char *const count_names[NCOUNT] = {
 	"race_enoent", "uring_unregister_inflight", "close",
 	"close_inflight", "fork", "fork_failed", "munmap", "chaos_ops",
 	"chaos_errors", "chaos_file_swaps", "chaos_kills", "bytes_checked",
+	"detach_inflight", "ring_teardown_inflight", "reattach",
+	"chaos_attach",
 };
 
 /* Shared by every process of the run (MAP_SHARED | MAP_ANONYMOUS). */
@@ -1367,6 +1382,668 @@ TEST_F_TIMEOUT(stress, mixed_workload, 7200)
 		ASSERT_OK(pin_snap(&now));
 		ASSERT_PINS(self->base, 0, 0);
 	}
+	ASSERT_TRUE(SETTLE(foll_pins_outstanding() <= self->pins0))
+		TH_LOG("FOLL_PIN pins outstanding: %" PRId64 ", before %" PRId64,
+		       foll_pins_outstanding(), self->pins0);
+	munmap(sh, sizeof(*sh));
+}
+
+/* --- the attached store ------------------------------------------------------- */
+
+#define A_SLOTS		16
+#define A_SLOT		(256 * 1024)
+#define A_LEN		((uint64_t)A_SLOTS * A_SLOT)
+#define A_CHAOS_LEN	(2 * MiB)
+#define A_WORKERS	3
+#define A_QD		8
+#define A_PART		(A_SLOT / A_QD)
+_Static_assert(A_LEN <= CHECKED_LEN && A_SLOTS <= NSLOTS,
+	       "the attached test reuses the shadow and the slot owners");
+
+static struct pa_disk *a_disk;
+static uint64_t a_base;		/* disk offset of the checked region */
+static uint32_t a_lbs;
+
+struct aworker {
+	int id;
+	uint64_t rnd;
+	int pfd;
+	struct hring ring;
+	bool ring_ok;
+	uint8_t *buf, *fx, *junk;	/* A_SLOT each */
+	uint32_t h, hjunk;
+};
+
+static int a_attach(int pfd)
+{
+	return pa_attach_disk(pfd, a_disk, PINIO_ATTACH_WRITE);
+}
+
+/* A new file, attached, with the two registrations. */
+static int a_open(struct aworker *w)
+{
+	int ret;
+
+	w->pfd = pinio_open();
+	if (w->pfd < 0)
+		return w->pfd;
+	ret = a_attach(w->pfd);
+	if (!ret)
+		ret = pinio_register(w->pfd, w->buf, A_SLOT, PINIO_REG_BIDIR,
+				     &w->h);
+	if (!ret)
+		ret = pinio_register(w->pfd, w->junk, A_SLOT, PINIO_REG_BIDIR,
+				     &w->hjunk);
+	return ret;
+}
+
+static int a_ring(struct aworker *w)
+{
+	struct iovec iov[2] = { { w->fx, A_SLOT }, { w->junk, A_SLOT } };
+	int ret = hring_init(&w->ring, 2 * A_QD, IORING_SETUP_SQE128);
+
+	if (!ret)
+		ret = hring_register_buffers(&w->ring, iov, 2);
+	w->ring_ok = !ret;
+	return ret;
+}
+
+/* A random block-aligned span of at most @max bytes inside [0, @room). */
+static void a_span(struct aworker *w, uint64_t room, uint64_t max,
+		   uint64_t *off, uint64_t *n)
+{
+	uint64_t blocks = room / a_lbs, mb = max / a_lbs, k;
+
+	k = 1 + rnd_below(&w->rnd, mb < blocks ? mb : blocks);
+	*n = k * a_lbs;
+	*off = rnd_below(&w->rnd, blocks - k + 1) * a_lbs;
+}
+
+static uint64_t a_dev(int slot, uint64_t in_slot)
+{
+	return a_base + (uint64_t)slot * A_SLOT + in_slot;
+}
+
+static void a_check(struct aworker *w, const char *what, const uint8_t *got,
+		    int slot, uint64_t in_slot, size_t n)
+{
+	check_read((struct worker *)&(struct worker){ .id = w->id }, what, got,
+		   (uint64_t)slot * A_SLOT + in_slot, n);
+}
+
+static void a_wrote(int slot, uint64_t in_slot, const uint8_t *src, size_t n)
+{
+	wrote((uint64_t)slot * A_SLOT + in_slot, src, n);
+}
+
+static void a_ioctl(struct aworker *w, int slot)
+{
+	bool read = rnd_pct(&w->rnd, 50);
+	uint64_t o, n, bo;
+	int ret;
+
+	a_span(w, A_SLOT, A_SLOT, &o, &n);
+	bo = rnd_below(&w->rnd, (A_SLOT - n) / a_lbs + 1) * a_lbs;
+	if (!read)
+		pinio_pattern_fill(w->buf + bo, n, a_dev(slot, o),
+				   (uint32_t)rnd_next(&w->rnd));
+	ret = read ? pinio_read(w->pfd, w->h, bo, a_dev(slot, o), n) :
+		     pinio_write(w->pfd, w->h, bo, a_dev(slot, o), n);
+	if (ret) {
+		fail("attached worker %d: ioctl %s of %" PRIu64 " at %" PRIu64
+		     ": %s", w->id, read ? "READ" : "WRITE", n,
+		     a_dev(slot, o), errname(-ret));
+		return;
+	}
+	if (read)
+		a_check(w, "attached ioctl READ", w->buf + bo, slot, o, n);
+	else
+		a_wrote(slot, o, w->buf + bo, n);
+	count(read ? C_IOCTL_READ : C_IOCTL_WRITE, 1);
+}
+
+/* Reads and writes of one slot in one batch, simulated in order. */
+static void a_batch(struct aworker *w, int slot)
+{
+	struct pinio_xfer segs[6];
+	uint8_t *sim_buf = malloc(A_SLOT), *sim_slot = malloc(A_SLOT);
+	unsigned int k = 1 + (unsigned int)rnd_below(&w->rnd, 6), i;
+	uint64_t base = (uint64_t)slot * A_SLOT;
+	uint32_t done = 0;
+	int ret;
+
+	if (!sim_buf || !sim_slot) {
+		fail("out of memory");
+		goto out;
+	}
+	pinio_pattern_fill(w->buf, A_SLOT, base, (uint32_t)rnd_next(&w->rnd));
+	memcpy(sim_buf, w->buf, A_SLOT);
+	memcpy(sim_slot, sh->shadow + base, A_SLOT);
+	for (i = 0; i < k; i++) {
+		bool rd = rnd_pct(&w->rnd, 50);
+		uint64_t o, n, bo;
+
+		a_span(w, A_SLOT, 64 * KiB, &o, &n);
+		bo = rnd_below(&w->rnd, (A_SLOT - n) / a_lbs + 1) * a_lbs;
+		segs[i] = pinio_seg(w->h, rd ? PINIO_OP_READ : PINIO_OP_WRITE,
+				    bo, a_dev(slot, o), n);
+		if (rd)
+			memcpy(sim_buf + bo, sim_slot + o, n);
+		else
+			memcpy(sim_slot + o, sim_buf + bo, n);
+	}
+	ret = pinio_batch(w->pfd, segs, k, &done);
+	if (ret || done != k) {
+		fail("attached worker %d: batch of %u: %s, completed %u", w->id,
+		     k, errname(-ret), done);
+		goto out;
+	}
+	if (mem_find_mismatch(sim_buf, w->buf, A_SLOT) >= 0) {
+		fail("attached worker %d: batch of %u: the buffer is not what "
+		     "the segments put there", w->id, k);
+		goto out;
+	}
+	memcpy(sh->shadow + base, sim_slot, A_SLOT);
+	count(C_BATCH, 1);
+	count(C_BYTES_CHECKED, A_SLOT);
+out:
+	free(sim_buf);
+	free(sim_slot);
+}
+
+/* Buffered pread/pwrite through the attached file: no alignment rule. */
+static void a_buffered(struct aworker *w, int slot)
+{
+	bool read = rnd_pct(&w->rnd, 50);
+	uint64_t n = 1 + rnd_below(&w->rnd, 64 * KiB);
+	uint64_t o = rnd_below(&w->rnd, A_SLOT - n + 1);
+	int ret;
+
+	if (!read)
+		pinio_pattern_fill(w->buf, n, a_dev(slot, o),
+				   (uint32_t)rnd_next(&w->rnd));
+	ret = read ? dev_pread_all(w->pfd, w->buf, n, a_dev(slot, o)) :
+		     dev_pwrite_all(w->pfd, w->buf, n, a_dev(slot, o));
+	if (ret) {
+		fail("attached worker %d: %s of %" PRIu64 ": %s", w->id,
+		     read ? "pread" : "pwrite", n, errname(-ret));
+		return;
+	}
+	if (read)
+		a_check(w, "attached pread", w->buf, slot, o, n);
+	else
+		a_wrote(slot, o, w->buf, n);
+	count(read ? C_PREAD : C_PWRITE, 1);
+}
+
+/*
+ * Up to A_QD commands on disjoint parts of the slot, then maybe
+ * unregister, DETACH or close with them in flight: each completes in
+ * full, against the disk.
+ */
+static void a_uring(struct aworker *w, int slot)
+{
+	unsigned int k = 1 + (unsigned int)rnd_below(&w->rnd, A_QD), i;
+	unsigned int what = (unsigned int)rnd_below(&w->rnd, 100);
+	struct {
+		bool read, fixed, async;
+		uint64_t o, n;
+		uint8_t *mem;
+	} c[A_QD];
+	struct io_uring_cqe cqe;
+	bool seen[A_QD] = { false };
+	int ret;
+
+	for (i = 0; i < k; i++) {
+		struct io_uring_sqe *sqe = hring_sqe(&w->ring);
+		struct pinio_uring_cmd pc = { 0 };
+		uint64_t po;
+
+		a_span(w, A_PART, A_PART, &po, &c[i].n);
+		c[i].o = i * A_PART + po;
+		c[i].read = rnd_pct(&w->rnd, 50);
+		c[i].fixed = rnd_pct(&w->rnd, 40);
+		c[i].mem = (c[i].fixed ? w->fx : w->buf) + c[i].o;
+		if (!c[i].read)
+			pinio_pattern_fill(c[i].mem, c[i].n, a_dev(slot, c[i].o),
+					   (uint32_t)rnd_next(&w->rnd));
+		pc.dev_offset = a_dev(slot, c[i].o);
+		pc.len = c[i].n;
+		if (c[i].fixed)
+			pc.addr = (uintptr_t)c[i].mem;
+		else
+			pc.handle = w->h, pc.buf_offset = c[i].o;
+		hring_prep_cmd(&w->ring, sqe, w->pfd, c[i].read ?
+			       PINIO_URING_CMD_READ : PINIO_URING_CMD_WRITE,
+			       &pc, sizeof(pc), i,
+			       c[i].fixed ? IORING_URING_CMD_FIXED : 0, 0);
+		/*
+		 * IOSQE_ASYNC reaches the driver only when io-wq issues it,
+		 * maybe after an unregister (ENOENT then) or a DETACH (RAM
+		 * then) below: not with those. A closed file stays attached
+		 * while io_uring holds it.
+		 */
+		c[i].async = what >= 30 && rnd_pct(&w->rnd, 20);
+		if (c[i].async)
+			sqe->flags |= IOSQE_ASYNC;
+	}
+	ret = hring_submit(&w->ring, 0);
+	if (ret != (int)k) {
+		fail("attached worker %d: io_uring submit: %d", w->id, ret);
+		return;
+	}
+	if (what < 15) {
+		ret = pinio_unregister(w->pfd, w->h);
+		if (!ret)
+			ret = pinio_register(w->pfd, w->buf, A_SLOT,
+					     PINIO_REG_BIDIR, &w->h);
+		if (ret)
+			fail("attached worker %d: unregister/register in flight: %s",
+			     w->id, errname(-ret));
+		count(C_URING_UNREG_INFLIGHT, 1);
+		count(C_UNREGISTER, 1);
+	} else if (what < 30) {
+		ret = pa_detach(w->pfd);
+		if (ret)
+			fail("attached worker %d: DETACH in flight: %s", w->id,
+			     errname(-ret));
+		count(C_DETACH_INFLIGHT, 1);
+	} else if (what < 38) {
+		close(w->pfd);
+		w->pfd = -1;
+		count(C_CLOSE_INFLIGHT, 1);
+	}
+	for (i = 0; i < k; i++) {
+		unsigned int j;
+
+		ret = hring_wait(&w->ring, &cqe);
+		j = (unsigned int)cqe.user_data;
+		if (ret || j >= k || seen[j]) {
+			fail("attached worker %d: io_uring wait: %s, user_data %u",
+			     w->id, errname(-ret), j);
+			return;
+		}
+		seen[j] = true;
+		if (cqe.res != (int)c[j].n) {
+			fail("attached worker %d: uring %s%s of %" PRIu64 " at %"
+			     PRIu64 "%s: res %d", w->id,
+			     c[j].fixed ? "fixed " : "",
+			     c[j].read ? "read" : "write", c[j].n,
+			     a_dev(slot, c[j].o),
+			     what < 15 ? " (unregistered in flight)" :
+			     what < 30 ? " (detached in flight)" :
+			     what < 38 ? " (file closed in flight)" : "",
+			     cqe.res);
+			return;
+		}
+		count(c[j].fixed ? (c[j].read ? C_FIXED_READ : C_FIXED_WRITE) :
+		      (c[j].read ? C_URING_READ : C_URING_WRITE), 1);
+	}
+	for (i = 0; i < k; i++) {
+		char desc[128];
+
+		snprintf(desc, sizeof(desc), "attached %s read (%u of %u%s%s)",
+			 c[i].fixed ? "fixed" : "uring", i, k,
+			 c[i].async ? ", IOSQE_ASYNC" : "",
+			 what < 15 ? ", unregistered in flight" :
+			 what < 30 ? ", detached in flight" :
+			 what < 38 ? ", file closed in flight" : "");
+		if (c[i].read)
+			a_check(w, desc, c[i].mem, slot, c[i].o, c[i].n);
+		else
+			a_wrote(slot, c[i].o, c[i].mem, c[i].n);
+	}
+	if (what >= 15 && what < 30) {
+		ret = a_attach(w->pfd);
+		if (ret)
+			fail("attached worker %d: attach again: %s", w->id,
+			     errname(-ret));
+		count(C_REATTACH, 1);
+	} else if (what >= 30 && what < 38) {
+		ret = a_open(w);
+		if (ret)
+			fail("attached worker %d: reopen: %s", w->id,
+			     errname(-ret));
+		count(C_CLOSE, 1);
+	}
+}
+
+/* The ring closed with reads in flight (into buffers nothing else uses). */
+static void a_ring_teardown(struct aworker *w, int slot)
+{
+	unsigned int k = 1 + (unsigned int)rnd_below(&w->rnd, A_QD), i;
+	int ret;
+
+	for (i = 0; i < k; i++) {
+		struct io_uring_sqe *sqe = hring_sqe(&w->ring);
+		struct pinio_uring_cmd pc = { 0 };
+		bool fixed = rnd_pct(&w->rnd, 50);
+		uint64_t o, n;
+
+		a_span(w, A_SLOT, 64 * KiB, &o, &n);
+		pc.dev_offset = a_dev(slot, o);
+		pc.len = n;
+		if (fixed)
+			pc.addr = (uintptr_t)w->junk + o;
+		else
+			pc.handle = w->hjunk, pc.buf_offset = o;
+		hring_prep_cmd(&w->ring, sqe, w->pfd, PINIO_URING_CMD_READ, &pc,
+			       sizeof(pc), i, fixed ? IORING_URING_CMD_FIXED : 0,
+			       fixed ? 1 : 0);
+	}
+	if (hring_submit(&w->ring, 0) != (int)k)
+		fail("attached worker %d: io_uring submit", w->id);
+	hring_exit(&w->ring);
+	ret = a_ring(w);
+	if (ret)
+		fail("attached worker %d: new ring: %s", w->id, errname(-ret));
+	count(C_RING_TEARDOWN, 1);
+}
+
+/* A child: its own registration, the inherited attached file. */
+static void a_fork(struct aworker *w, int slot)
+{
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		count(C_FORK_FAILED, 1);
+		return;
+	}
+	if (pid == 0) {
+		struct aworker cw = *w;
+		int i;
+
+		cw.id = 1000000 + getpid();
+		cw.buf = mmap(NULL, A_SLOT, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (cw.buf == MAP_FAILED ||
+		    pinio_register(cw.pfd, cw.buf, A_SLOT, PINIO_REG_BIDIR,
+				   &cw.h)) {
+			fail("attached child: register");
+			_exit(1);
+		}
+		for (i = 0; i < 4 && running(); i++)
+			a_ioctl(&cw, slot);
+		_exit(atomic_load(&sh->failed) ? 1 : 0);
+	}
+	if (wait_child(pid) && !atomic_load(&sh->failed))
+		fail("attached worker %d: child failed", w->id);
+	count(C_FORK, 1);
+}
+
+static int a_slot_take(struct aworker *w)
+{
+	int i, s0 = (int)rnd_below(&w->rnd, A_SLOTS);
+
+	for (i = 0; i < A_SLOTS; i++) {
+		int s = (s0 + i) % A_SLOTS, zero = 0;
+
+		if (atomic_compare_exchange_strong(&sh->owner[s], &zero,
+						   w->id))
+			return s;
+	}
+	return -1;
+}
+
+static void *a_worker_main(void *arg)
+{
+	struct aworker *w = arg;
+	int ret;
+
+	w->buf = pa_alloc(A_SLOT);
+	w->fx = pa_alloc(A_SLOT);
+	w->junk = pa_alloc(A_SLOT);
+	w->ring.fd = -1;
+	if (!w->buf || !w->fx || !w->junk) {
+		fail("attached worker %d: out of memory", w->id);
+		return NULL;
+	}
+	ret = a_open(w);
+	if (!ret)
+		ret = a_ring(w);
+	if (ret) {
+		fail("attached worker %d: setup: %s", w->id, errname(-ret));
+		return NULL;
+	}
+	while (running() && w->pfd >= 0) {
+		int slot = a_slot_take(w);
+		unsigned int a = (unsigned int)rnd_below(&w->rnd, 100), k;
+
+		if (slot < 0) {
+			sched_yield();
+			continue;
+		}
+		for (k = 1 + (unsigned int)rnd_below(&w->rnd, 3); k > 0 &&
+		     running() && w->pfd >= 0; k--) {
+			if (a < 25)
+				a_ioctl(w, slot);
+			else if (a < 35)
+				a_batch(w, slot);
+			else if (a < 45)
+				a_buffered(w, slot);
+			else if (a < 90)
+				a_uring(w, slot);
+			else if (a < 96)
+				a_ring_teardown(w, slot);
+			else
+				a_fork(w, slot);
+			a = (unsigned int)rnd_below(&w->rnd, 100);
+		}
+		{
+			struct worker tw = { .id = w->id };
+
+			slot_give(&tw, slot);
+		}
+	}
+	hring_exit(&w->ring);
+	if (w->pfd >= 0)
+		close(w->pfd);
+	pa_free(w->buf, A_SLOT);
+	pa_free(w->fx, A_SLOT);
+	pa_free(w->junk, A_SLOT);
+	return NULL;
+}
+
+/*
+ * Chaos on its own file and its own part of the disk: attach, detach and
+ * flush from one thread under the other's transfers; outcomes unknowable,
+ * every errno must be a documented one.
+ */
+struct achaos {
+	int pfd;
+	uint64_t rnd;
+	uint8_t *buf;
+	uint32_t h;
+};
+
+static void *a_chaos_attacher(void *arg)
+{
+	static const int errs[] = { EBUSY, ENXIO, 0 };
+	struct achaos *c = arg;
+	uint64_t rnd = c->rnd ^ 0xa77ac4ULL;
+
+	while (running()) {
+		unsigned int a = (unsigned int)rnd_below(&rnd, 100);
+
+		if (a < 45)
+			chaos_check("attach", a_attach(c->pfd), errs);
+		else if (a < 90)
+			chaos_check("detach", pa_detach(c->pfd), errs);
+		else
+			chaos_check("flush", pa_flush(c->pfd), errs);
+		count(C_CHAOS_ATTACH, 1);
+		usleep((useconds_t)rnd_below(&rnd, 2000));
+	}
+	return NULL;
+}
+
+static void a_chaos(struct achaos *c, struct hring *r)
+{
+	/* EINVAL: unaligned on the disk, or past the end of RAM. */
+	static const int errs[] = { EINVAL, 0 };
+	uint64_t base = a_base + A_LEN;
+	uint64_t n = 1 + rnd_below(&c->rnd, 128 * KiB);
+	uint64_t o = base + rnd_below(&c->rnd, A_CHAOS_LEN - n - 4096);
+	uint64_t bo = rnd_below(&c->rnd, A_SLOT - n + 1);
+	struct io_uring_cqe cqe;
+	unsigned int a = (unsigned int)rnd_below(&c->rnd, 100), i, k;
+	int ret;
+
+	if (rnd_pct(&c->rnd, 70)) {	/* mostly valid on the disk */
+		n = (n + a_lbs - 1) / a_lbs * a_lbs;
+		o = o / a_lbs * a_lbs;
+		bo = bo / a_lbs * a_lbs;
+		if (bo + n > A_SLOT)
+			bo = 0;
+	}
+	if (a < 40) {
+		ret = rnd_pct(&c->rnd, 50) ? pinio_read(c->pfd, c->h, bo, o, n) :
+					     pinio_write(c->pfd, c->h, bo, o, n);
+		chaos_check("attached ioctl", ret, errs);
+		return;
+	}
+	k = 1 + (unsigned int)rnd_below(&c->rnd, A_QD);
+	for (i = 0; i < k; i++) {
+		struct pinio_uring_cmd pc = { .handle = c->h, .buf_offset = bo,
+					      .dev_offset = o, .len = n };
+		struct io_uring_sqe *sqe = hring_sqe(r);
+
+		hring_prep_cmd(r, sqe, c->pfd, rnd_pct(&c->rnd, 50) ?
+			       PINIO_URING_CMD_READ : PINIO_URING_CMD_WRITE,
+			       &pc, sizeof(pc), n, 0, 0);
+	}
+	if (hring_submit(r, 0) != (int)k) {
+		fail("attached chaos: io_uring submit");
+		return;
+	}
+	for (i = 0; i < k; i++) {
+		if (hring_wait(r, &cqe)) {
+			fail("attached chaos: io_uring wait");
+			return;
+		}
+		if (cqe.res != (int)cqe.user_data)
+			chaos_check("attached uring", cqe.res, errs);
+		else
+			count(C_CHAOS_OPS, 1);
+	}
+}
+
+FIXTURE(astress) {
+	struct pa_disk d;
+	struct pin_snap base;
+	int64_t pins0;
+};
+
+FIXTURE_SETUP(astress)
+{
+	int fd = pinio_open(), ret;
+
+	self->d.dfd = -1;
+	ASSERT_LE(0, fd);
+	if (!pa_have_attach(fd)) {
+		close(fd);
+		SKIP(return, "driver without PINIO_FEAT_ATTACH");
+	}
+	close(fd);
+	ret = pa_disk_get(&self->d, "PINIO_NVME512", 0);
+	if (ret == -ENOENT)
+		SKIP(return, "PINIO_NVME512 is not set: no such disk");
+	ASSERT_OK(ret);
+	ASSERT_OK(pin_snap(&self->base));
+	self->pins0 = foll_pins_baseline();
+}
+
+FIXTURE_TEARDOWN(astress)
+{
+	pa_disk_put(&self->d);
+}
+
+TEST_F_TIMEOUT(astress, attached_store, 7200)
+{
+	unsigned long secs = env_ulong("PINIO_STRESS_SECONDS", 10);
+	uint64_t seed = seed_from_env("PINIO_STRESS_SEED");
+	struct aworker ws[A_WORKERS];
+	pthread_t tids[A_WORKERS], ctid;
+	struct achaos c = { 0 };
+	struct hring cr;
+	uint64_t xfers = 0;
+	uint8_t *dev;
+	int64_t sc;
+	uint32_t h = 0;
+	int i, fd;
+
+	sc = pa_scratch(&self->d, A_LEN + A_CHAOS_LEN);
+	ASSERT_LE(0, sc);
+	a_disk = &self->d;
+	a_base = (uint64_t)sc;
+	a_lbs = self->d.lbs;
+	printf("# seed 0x%" PRIx64 " (PINIO_STRESS_SEED), %lu s, %d attached workers + chaos on %s [%" PRIu64 ", +%" PRIu64 ")\n",
+	       seed, secs, A_WORKERS, self->d.path, a_base, A_LEN);
+	fflush(stdout);
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, sh);
+	pinio_pattern_fill(sh->shadow, A_LEN, a_base, (uint32_t)seed);
+	ASSERT_OK(pa_dfill(&self->d, a_base, A_LEN, (uint32_t)seed));
+	sh->deadline = now_sec() + (double)secs;
+
+	c.rnd = seed ^ 0xc4a05ULL;
+	c.pfd = pinio_open();
+	ASSERT_LE(0, c.pfd);
+	c.buf = pa_alloc(A_SLOT);
+	ASSERT_NE(NULL, c.buf);
+	ASSERT_OK(pinio_register(c.pfd, c.buf, A_SLOT, PINIO_REG_BIDIR, &c.h));
+	ASSERT_OK(hring_init(&cr, 2 * A_QD, IORING_SETUP_SQE128));
+	ASSERT_EQ(0, pthread_create(&ctid, NULL, a_chaos_attacher, &c));
+	for (i = 0; i < A_WORKERS; i++) {
+		memset(&ws[i], 0, sizeof(ws[i]));
+		ws[i].id = 1 + i;
+		ws[i].rnd = seed ^ (0x1000193ULL * (uint64_t)(i + 1));
+		ASSERT_EQ(0, pthread_create(&tids[i], NULL, a_worker_main,
+					    &ws[i]));
+	}
+	while (running())
+		a_chaos(&c, &cr);
+	for (i = 0; i < A_WORKERS; i++)
+		pthread_join(tids[i], NULL);
+	pthread_join(ctid, NULL);
+	hring_exit(&cr);
+	close(c.pfd);
+
+	for (i = 0; i < NCOUNT; i++)
+		if (i <= C_MMAP_WRITE)
+			xfers += sh->count[i];
+	printf("# attached stress: %" PRIu64 " checked transfers:", xfers);
+	for (i = 0; i < NCOUNT; i++)
+		if (sh->count[i])
+			printf(" %s=%llu", count_names[i],
+			       (unsigned long long)sh->count[i]);
+	printf("\n");
+	fflush(stdout);
+	ASSERT_EQ(0, atomic_load(&sh->failed)) TH_LOG("%s", sh->msg);
+	ASSERT_LT(0, xfers);
+
+	/* The disk, read by the test itself, is what the last writes put there. */
+	dev = pa_alloc(A_LEN);
+	ASSERT_NE(NULL, dev);
+	ASSERT_OK(pa_dread(&self->d, dev, A_LEN, a_base));
+	ASSERT_MEMEQ(sh->shadow, dev, A_LEN);
+	/* And pinio's direct read of it agrees. */
+	memset(dev, 0, A_LEN);
+	fd = pinio_open();
+	ASSERT_LE(0, fd);
+	ASSERT_OK(a_attach(fd));
+	ASSERT_OK(pinio_register(fd, dev, A_LEN, PINIO_REG_DEV_TO_USER, &h));
+	ASSERT_OK(pinio_read(fd, h, 0, a_base, A_LEN));
+	ASSERT_MEMEQ(sh->shadow, dev, A_LEN);
+	close(fd);
+	pa_free(dev, A_LEN);
+	pa_free(c.buf, A_SLOT);
+	printf("# disk verified: %llu bytes in %d slots\n",
+	       (unsigned long long)A_LEN, A_SLOTS);
+
+	if (!SETTLE(stats_back(&self->base)))
+		ASSERT_PINS(self->base, 0, 0);
 	ASSERT_TRUE(SETTLE(foll_pins_outstanding() <= self->pins0))
 		TH_LOG("FOLL_PIN pins outstanding: %" PRId64 ", before %" PRId64,
 		       foll_pins_outstanding(), self->pins0);

@@ -27,6 +27,53 @@
 #   KCONFIG       the kernel's .config (for the tests/config warning), default
 #                 /boot/config-RELEASE, else "config" beside VMLINUZ
 #   VERBOSE=1     stream the guest console while it runs
+#   DISKS         1 (default for the tests) attaches the guest disks below;
+#                 0 (default with --exec) boots without them
+#   DISK_CACHE    QEMU cache mode of the disks, default none (host O_DIRECT)
+#                 when build/disks takes O_DIRECT, else writeback
+#   KILL_TEST     1 (default with DISKS=1, but 0 on KVER=debug) runs the kill
+#                 boot after the tests (kill_after_flush, below)
+#   KILL_ONLY=1   run the kill boot alone (no tests)
+#   KILL_NOFLUSH=1  the kill boot's writer skips the flush; the result line
+#                 is then kill_without_flush and only reports what survived
+#   KILL_TIMEOUT  seconds the kill boot has to print its marker, default 120
+#   KILL_WRITER_FLAGS  more options for the kill boot's writer, e.g.
+#                 --no-pinio (the control: O_DIRECT pwrite and fdatasync)
+#
+# Guest disks (DISKS=1), image files made fresh each run in build/disks/KVER/
+# (64 MiB raw, sparse), found in the guest by serial number; the tests get
+# these variables (unset: that disk is missing, the test SKIPs):
+#   PINIO_NVME512   NVMe namespace, 512 B blocks          (serial pinio-nvme512)
+#   PINIO_NVME4K    NVMe namespace, 4096 B blocks         (serial pinio-nvme4k)
+#   PINIO_VBLK      virtio-blk disk, 512 B blocks         (serial pinio-vblk)
+#   PINIO_EXT4_DIR  /mnt/ext4: ext4 (4 KiB blocks) made in the guest (mke2fs)
+#                   on a 256 MiB virtio-blk disk (serial pinio-ext4), mounted
+#   PINIO_BAD_NVME  NVMe (512 B) whose reads and writes touching sectors
+#                   [PINIO_BAD_SECTOR, +8) fail (QEMU blkdebug; nvme_core
+#                   max_retries=0, so the guest sees -ENODATA at once)
+#                                                         (serial pinio-badnvme)
+#   PINIO_BAD_VBLK  virtio-blk with the same rule (-EIO)  (serial pinio-badvblk)
+#   PINIO_BAD_SECTOR  2048
+#   PINIO_HOSTCHECK_DEV/_OFF/_LEN/_SEED  $PINIO_NVME4K, 8388608 (8 MiB),
+#                   1048576 (1 MiB), 1885957737: the guest writes
+#                   pinio_pattern_fill(buf, LEN, OFF, SEED) there through
+#                   pinio and then creates $PINIO_RESULTS_DIR/hostcheck-written;
+#                   after the guest is gone the host checks the image file
+#                   byte for byte (build/host/pinio_imgcheck): result line
+#                   host_image_check, a skip when the marker is missing. The
+#                   host fills [OFF+LEN, +LEN) with SEED+1 before the boot,
+#                   for the guest to read.
+#   PINIO_RESULTS_DIR  the 9p results share (this RESULTS_DIR) in the guest
+# A check line "disks" says which were found.
+#
+# The kill boot (KILL_TEST=1): a second, short boot with one NVMe disk on a
+# fresh qcow2 image (serial pinio-durable; with qcow2 in a writeback cache
+# mode only a flush makes newly allocated clusters stick, so the test can
+# tell flushed from unflushed). build/guest/pinio_durable_writer attaches
+# it, writes the pattern of [16 MiB, +8 MiB) for seed 1802071148 with
+# PINIO_IOC_WRITE, flushes and prints "pinio-durable: flushed ..."; the host
+# SIGKILLs QEMU on seeing that line, converts the image to raw with qemu-img
+# and checks the region: result line kill_after_flush.
 #
 # The guest writes everything to the 9p share (RESULTS_DIR): logs/NAME.log per
 # program, results.txt (machine-readable, below), dmesg*.txt; the serial
@@ -127,6 +174,28 @@ if [ -z "${TEST_TIMEOUT:-}" ]; then
 	TEST_TIMEOUT=${TEST_TIMEOUT:-45}
 fi
 
+# The disks are for the tests; the demo and the benchmark boot without them.
+if [ -n "$exec_prog" ]; then
+	DISKS=${DISKS:-0}
+else
+	DISKS=${DISKS:-1}
+fi
+case "$KVER" in
+debug) KILL_TEST=${KILL_TEST:-0} ;;
+*) KILL_TEST=${KILL_TEST:-$DISKS} ;;
+esac
+KILL_ONLY=${KILL_ONLY:-0}
+KILL_NOFLUSH=${KILL_NOFLUSH:-0}
+KILL_TIMEOUT=${KILL_TIMEOUT:-120}
+[ "$KILL_ONLY" = 0 ] || KILL_TEST=1
+[ "$KILL_TEST" = 0 ] || [ "$DISKS" = 1 ] || die "KILL_TEST=1 needs DISKS=1"
+IMGCHECK=build/host/pinio_imgcheck
+WRITER=build/guest/pinio_durable_writer
+if [ "$DISKS" = 1 ]; then
+	command -v mke2fs >/dev/null || die "mke2fs not found (scripts/deps.sh)"
+	command -v qemu-img >/dev/null || die "qemu-img not found (scripts/deps.sh)"
+fi
+
 # What to run: every executable in TESTS_DIR, or the --exec program.
 progs=()
 if [ -n "$exec_prog" ]; then
@@ -192,9 +261,16 @@ for p in "${progs[@]}"; do
 done
 
 # 9p needs virtio-pci (built into 6.12, a module on 6.1), the 9p transport and
-# the filesystem. Walk modules.dep depth-first so every module comes after the
-# ones it needs, whatever order the file lists them in.
-mods=$(awk -v want="virtio_pci 9pnet_virtio 9p" '
+# the filesystem; the disks need nvme and virtio_blk, and ext4 a crc32c
+# driver loaded before it (ext4 and jbd2 only softdep on crypto-crc32c, which
+# insmod does not follow). Walk modules.dep depth-first so every module
+# comes after the ones it needs, whatever order the file lists them in.
+want9p="virtio_pci 9pnet_virtio 9p"
+wantdisk="crc32c_generic nvme virtio_blk ext4"
+want=$want9p
+[ "$DISKS" = 0 ] || want="$want $wantdisk"
+dep_order() {
+	awk -v want="$1" '
 	function base(p) {
 		sub(/.*\//, "", p)
 		sub(/\.ko(\.(xz|zst|gz))?$/, "", p)
@@ -223,13 +299,28 @@ mods=$(awk -v want="virtio_pci 9pnet_virtio 9p" '
 		for (i = 1; i <= n; i++)
 			if (w[i] in byname)
 				visit(byname[w[i]])
-	}' "$MODDIR/modules.dep")
-for want in virtio_pci 9pnet_virtio 9p; do
-	if ! grep -q "/$want\.ko" "$MODDIR/modules.builtin" &&
-		! printf '%s\n' "$mods" | grep -q "/$want\.ko"; then
-		die "$want is neither built into $KRELEASE nor in its modules.dep"
+	}' "$MODDIR/modules.dep"
+}
+mods=$(dep_order "$want")
+for w in $want; do
+	if ! grep -q "/$w\.ko" "$MODDIR/modules.builtin" &&
+		! printf '%s\n' "$mods" | grep -q "/$w\.ko"; then
+		case " $want9p " in
+		*" $w "*) die "$w is neither built into $KRELEASE nor in its modules.dep" ;;
+		esac
+		# The guest's "disks" check then names the disks it lacks.
+		echo "# warning: $w is neither built into $KRELEASE nor in its modules.dep" >&2
 	fi
 done
+# A line of the order file: the module and its parameters. No retries of
+# failed NVMe commands: an injected media error must reach the caller at
+# once (built in: /init writes the parameter).
+order_line() {
+	case "$1" in
+	nvme-core.ko | nvme_core.ko) echo "$1 max_retries=0" ;;
+	*) echo "$1" ;;
+	esac
+}
 : >"$root/lib/pinio-mods/order"
 for m in $mods; do
 	name=$(basename "$m")
@@ -242,8 +333,91 @@ for m in $mods; do
 	*.gz) gzip -dc "$MODDIR/$m" >"$root/lib/pinio-mods/$name" ;;
 	*) cp "$MODDIR/$m" "$root/lib/pinio-mods/$name" ;;
 	esac
-	echo "$name" >>"$root/lib/pinio-mods/order"
+	order_line "$name" >>"$root/lib/pinio-mods/order"
 done
+# The kill boot loads only what its one NVMe disk needs.
+: >"$root/lib/pinio-mods/order.durable"
+if [ "$KILL_TEST" = 1 ]; then
+	for m in $(dep_order nvme); do
+		name=$(basename "$m")
+		name=${name%.xz}
+		name=${name%.zst}
+		name=${name%.gz}
+		order_line "$name" >>"$root/lib/pinio-mods/order.durable"
+	done
+fi
+
+# ---- disks ----
+disks=build/disks/$KVER
+BAD_SECTOR=2048
+HC_OFF=$((8 << 20))
+HC_LEN=$((1 << 20))
+HC_SEED=1885957737
+DUR_OFF=$((16 << 20))
+DUR_LEN=$((8 << 20))
+DUR_SEED=1802071148
+disk_args=()
+if [ "$DISKS" = 1 ]; then
+	rm -rf "$disks"
+	mkdir -p "$disks"
+	disks=$(cd "$disks" && pwd)
+	# cache=none is O_DIRECT on the host file; not every filesystem has it.
+	if [ -z "${DISK_CACHE:-}" ]; then
+		DISK_CACHE=writeback
+		if dd if=/dev/zero of="$disks/odirect-probe" bs=4096 count=1 \
+			oflag=direct 2>/dev/null; then
+			DISK_CACHE=none
+		fi
+		rm -f "$disks/odirect-probe"
+	fi
+	for d in nvme512 nvme4k vblk badnvme badvblk; do
+		truncate -s 64M "$disks/$d.img"
+	done
+	# Room for the tests' preallocated files: mke2fs would make a 64 MiB
+	# disk a "small" filesystem of 1 KiB blocks.
+	truncate -s 256M "$disks/ext4.img"
+	# blkdebug: a rule hits a request that covers its sector, so one rule
+	# per sector of the bad range, for reads and for writes.
+	for s in $(seq "$BAD_SECTOR" $((BAD_SECTOR + 7))); do
+		for ev in read write; do
+			printf '[inject-error]\nevent = "%s_aio"\niotype = "%s"\nerrno = "5"\nsector = "%s"\nonce = "off"\n\n' \
+				"$ev" "$ev" "$s"
+		done
+	done >"$disks/blkdebug.conf"
+	# The host's half of the host check: the region the guest reads.
+	if [ -x "$IMGCHECK" ]; then
+		"$IMGCHECK" fill "$disks/nvme4k.img" $((HC_OFF + HC_LEN)) "$HC_LEN" \
+			$((HC_SEED + 1)) || die "$IMGCHECK fill failed"
+	fi
+	c="cache=$DISK_CACHE"
+	disk_args=(
+		-drive "file=$disks/nvme512.img,if=none,id=nvme512,format=raw,$c"
+		-device "nvme,serial=pinio-nvme512,drive=nvme512"
+		-drive "file=$disks/nvme4k.img,if=none,id=nvme4k,format=raw,$c"
+		-device "nvme,serial=pinio-nvme4k,drive=nvme4k,logical_block_size=4096,physical_block_size=4096"
+		-drive "file=$disks/vblk.img,if=none,id=vblk,format=raw,$c"
+		-device "virtio-blk-pci,drive=vblk,serial=pinio-vblk"
+		-drive "file=$disks/ext4.img,if=none,id=ext4,format=raw,$c"
+		-device "virtio-blk-pci,drive=ext4,serial=pinio-ext4"
+		-drive "file=blkdebug:$disks/blkdebug.conf:$disks/badnvme.img,if=none,id=badnvme,format=raw,$c,rerror=report,werror=report"
+		-device "nvme,serial=pinio-badnvme,drive=badnvme"
+		-drive "file=blkdebug:$disks/blkdebug.conf:$disks/badvblk.img,if=none,id=badvblk,format=raw,$c,rerror=report,werror=report"
+		-device "virtio-blk-pci,drive=badvblk,serial=pinio-badvblk"
+	)
+	# mke2fs for the guest, with the shared libraries and loader it needs;
+	# not in /bin, where busybox's own mke2fs (no ext4) would win.
+	mke2fs=$(command -v mke2fs)
+	mkdir -p "$root/lib/e2fsprogs"
+	cp "$mke2fs" "$root/lib/e2fsprogs/mke2fs"
+	for lib in $(ldd "$mke2fs" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }'); do
+		cp -L --parents "$lib" "$root/"
+	done
+	[ ! -f /etc/mke2fs.conf ] || cp /etc/mke2fs.conf "$root/etc/"
+	if [ "$KILL_TEST" = 1 ] && [ -x "$WRITER" ]; then
+		! is_dynamic "$WRITER" || die "$WRITER is dynamically linked"
+		cp "$WRITER" "$root/bin/pinio_durable_writer"
+	fi
+fi
 
 # Settings for /init, as shell assignments with single-quoted values.
 quote() {
@@ -251,6 +425,12 @@ quote() {
 }
 {
 	echo "TEST_TIMEOUT=$TEST_TIMEOUT"
+	echo "DISKS=$DISKS"
+	echo "BAD_SECTOR=$BAD_SECTOR HC_OFF=$HC_OFF HC_LEN=$HC_LEN HC_SEED=$HC_SEED"
+	echo "DUR_OFF=$DUR_OFF DUR_LEN=$DUR_LEN DUR_SEED=$DUR_SEED"
+	f=${KILL_WRITER_FLAGS:-}
+	[ "$KILL_NOFLUSH" = 0 ] || f="--no-flush $f"
+	printf 'DUR_FLAGS=%s\n' "$(quote "$f")"
 	printf 'EXEC_ARGS=%s\n' "$(quote "${exec_args[*]:-}")"
 	for kv in $GUEST_ENV; do
 		name=${kv%%=*}
@@ -288,9 +468,75 @@ bye() {
 	sleep 30
 }
 
-while read -r m; do
-	insmod "/lib/pinio-mods/$m" || say "insmod $m failed"
-done </lib/pinio-mods/order
+# The kill boot (pinio_mode=durable, below) loads only its disk's modules.
+order=/lib/pinio-mods/order
+grep -q 'pinio_mode=durable' /proc/cmdline && order=$order.durable
+while read -r m args; do
+	# shellcheck disable=SC2086 # args: module parameters, a word list
+	insmod "/lib/pinio-mods/$m" $args || say "insmod $m failed"
+done <$order
+say "modules loaded at uptime $(cut -d' ' -f1 /proc/uptime)s"
+
+# The disks, by serial: /sys/block/vd*/serial for virtio-blk, the
+# controller's (or NVMe subsystem's) serial for an NVMe namespace.
+find_disk() {
+	for d in /sys/block/*; do
+		n=${d##*/}
+		[ -b "/dev/$n" ] || continue
+		s=
+		for f in "$d/serial" "$d/device/serial"; do
+			if [ -r "$f" ]; then
+				read -r s <"$f"
+				break
+			fi
+		done
+		if [ "$s" = "$1" ]; then
+			echo "/dev/$n"
+			return 0
+		fi
+	done
+	return 1
+}
+# NVMe scans its namespaces asynchronously: wait (up to 60 s) for them all.
+wait_disks() {
+	i=0
+	while [ $i -lt 600 ]; do
+		all=1
+		for s in "$@"; do
+			find_disk "$s" >/dev/null || { all=0; break; }
+		done
+		[ $all = 1 ] && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+nvme_no_retries() {
+	p=/sys/module/nvme_core/parameters/max_retries
+	[ -w $p ] && echo 0 >$p
+	cat $p 2>/dev/null
+}
+
+# The kill boot: write, flush, print the marker and wait to be killed. The
+# host watches the console for "pinio-durable: ...".
+if grep -q 'pinio_mode=durable' /proc/cmdline; then
+	dmsg() { echo "pinio-durable: $*" >/dev/console; }
+	if ! insmod /pinio.ko; then
+		dmsg "fail insmod pinio.ko failed"
+	elif ! wait_disks pinio-durable; then
+		dmsg "fail no disk with serial pinio-durable showed up"
+	elif [ ! -x /bin/pinio_durable_writer ]; then
+		dmsg "fail no /bin/pinio_durable_writer (make tests)"
+	else
+		nvme_no_retries >/dev/null
+		dmsg "info writer starts at uptime $(cut -d' ' -f1 /proc/uptime)s"
+		# shellcheck disable=SC2086 # DUR_FLAGS: empty or one flag
+		/bin/pinio_durable_writer $DUR_FLAGS "$(find_disk pinio-durable)" \
+			"$DUR_OFF" "$DUR_LEN" "$DUR_SEED" >/dev/console 2>&1
+		dmsg "exit $?"
+	fi
+	bye
+fi
 mkdir -p /mnt/results
 # cache=mmap: tests mmap MAP_SHARED writable files on the share.
 if ! mount -t 9p -o trans=virtio,version=9p2000.L,cache=mmap pinio /mnt/results; then
@@ -304,6 +550,63 @@ res "kernel $(uname -r)"
 
 echo 16 >/proc/sys/vm/nr_hugepages
 say "cpus: $(nproc), hugepages: $(cat /proc/sys/vm/nr_hugepages)"
+
+export PINIO_RESULTS_DIR=$R
+# The disks of the contract (tests/run-qemu.sh's header): found by serial,
+# the ext4 one made and mounted here; the check line says what was found.
+setup_disks() {
+	d0=$(cut -d' ' -f1 /proc/uptime)
+	wait_disks pinio-nvme512 pinio-nvme4k pinio-vblk pinio-ext4 \
+		pinio-badnvme pinio-badvblk
+	found=
+	bad=
+	for p in NVME512:pinio-nvme512 NVME4K:pinio-nvme4k VBLK:pinio-vblk \
+		BAD_NVME:pinio-badnvme BAD_VBLK:pinio-badvblk; do
+		v=${p%%:*}
+		if dev=$(find_disk "${p#*:}"); then
+			export "PINIO_$v=$dev"
+			found="$found $v=$dev"
+		else
+			bad="$bad, no disk with serial ${p#*:}"
+		fi
+	done
+	for p in NVME512:512 NVME4K:4096 VBLK:512 BAD_NVME:512 BAD_VBLK:512; do
+		dev=$(eval echo "\${PINIO_${p%%:*}:-}")
+		[ -n "$dev" ] || continue
+		lbs=$(cat "/sys/block/${dev#/dev/}/queue/logical_block_size")
+		[ "$lbs" = "${p#*:}" ] || bad="$bad, $dev has $lbs-byte blocks, not ${p#*:}"
+	done
+	if dev=$(find_disk pinio-ext4); then
+		mkdir -p /mnt/ext4
+		if ! /lib/e2fsprogs/mke2fs -q -F -t ext4 -T default -b 4096 \
+			-E nodiscard "$dev" >$R/logs/mke2fs.log 2>&1; then
+			bad="$bad, mke2fs $dev failed: $(tr '\n' ' ' <$R/logs/mke2fs.log)"
+		elif ! mount -t ext4 "$dev" /mnt/ext4 >$R/logs/mount-ext4.log 2>&1; then
+			bad="$bad, mount ext4 $dev failed: $(tr '\n' ' ' <$R/logs/mount-ext4.log)"
+		else
+			export PINIO_EXT4_DIR=/mnt/ext4
+			found="$found EXT4_DIR=/mnt/ext4($dev)"
+		fi
+	else
+		bad="$bad, no disk with serial pinio-ext4"
+	fi
+	r=$(nvme_no_retries)
+	[ "$r" = 0 ] || bad="$bad, nvme_core max_retries is '$r', not 0"
+	export PINIO_BAD_SECTOR=$BAD_SECTOR
+	if [ -n "${PINIO_NVME4K:-}" ]; then
+		export PINIO_HOSTCHECK_DEV=$PINIO_NVME4K
+		export PINIO_HOSTCHECK_OFF=$HC_OFF PINIO_HOSTCHECK_LEN=$HC_LEN
+		export PINIO_HOSTCHECK_SEED=$HC_SEED
+	fi
+	d1=$(cut -d' ' -f1 /proc/uptime)
+	t="setup $(awk -v a="$d0" -v b="$d1" 'BEGIN { printf "%.1fs", b - a }')"
+	if [ -z "$bad" ]; then
+		res "check disks pass$found; $t"
+	else
+		res "check disks fail ${bad#, };$found; $t"
+	fi
+}
+[ "$DISKS" = 1 ] && setup_disks
 
 # Writing stat_refresh folds the per-cpu counter deltas first; without it
 # /proc/vmstat can lag by up to a second (seen on 6.1).
@@ -498,66 +801,169 @@ chmod +x "$root/init"
 
 # Uncompressed newc: the kernel unpacks it fastest.
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$stage/initramfs.cpio"
+# The kill boot's: no tests, no mke2fs, only its modules (faster to unpack).
+if [ "$KILL_TEST" = 1 ]; then
+	(cd "$root" && {
+		find . -maxdepth 1
+		find ./bin ./etc -maxdepth 1 ! -type d
+		echo ./lib/pinio-mods
+		echo ./lib/pinio-mods/order.durable
+		while read -r m _; do
+			echo "./lib/pinio-mods/$m"
+		done <lib/pinio-mods/order.durable
+	} | LC_ALL=C sort -u | cpio -o -H newc -R 0:0 --quiet) >"$stage/initramfs-kill.cpio"
+fi
 
 # No acpi=off: it boots no faster here and, without ACPI's MADT, the guest
 # finds only one CPU on both kernels (SeaBIOS gives no MP table for -smp 2).
 cmdline="console=ttyS0 panic=-1 $KCMDLINE_EXTRA"
 echo "# booting $KRELEASE (TCG, timeout ${QEMU_TIMEOUT}s, ${#progs[@]} program(s), ${TEST_TIMEOUT}s each)" >&2
-start=$(date +%s)
-set +e
-qemu=(timeout -k 10 "$QEMU_TIMEOUT" qemu-system-x86_64
-	-machine q35 -cpu "$QEMU_CPU" -m "$QEMU_MEM" -smp 2
-	-nographic -no-reboot -nic none
-	-kernel "$VMLINUZ" -initrd "$stage/initramfs.cpio" -append "$cmdline"
-	-virtfs "local,path=$RESULTS_DIR,mount_tag=pinio,security_model=none")
-# A guest that never comes up (the debug kernel, rarely, takes a KASAN
-# report in an early interrupt under TCG and hangs before /init) is booted
-# again: up to BOOT_ATTEMPTS tries of BOOT_TIMEOUT seconds each to write
-# its first results line. Once it is up, whatever happens counts.
-attempt=1
-while :; do
-	"${qemu[@]}" </dev/null >"$RESULTS_DIR/console.log" 2>&1 &
-	qpid=$!
-	tailpid=
-	if [ "$VERBOSE" = 1 ]; then
-		tail -n +1 -f "$RESULTS_DIR/console.log" &
-		tailpid=$!
-	fi
-	waited=0
-	while kill -0 "$qpid" 2>/dev/null &&
-		! grep -q '^kernel ' "$RESULTS_DIR/results.txt" 2>/dev/null &&
-		[ "$waited" -lt "$BOOT_TIMEOUT" ]; do
-		sleep 1
-		waited=$((waited + 1))
+elapsed=0
+qrc=0
+if [ "$KILL_ONLY" = 0 ]; then
+	start=$(date +%s)
+	set +e
+	qemu=(timeout -k 10 "$QEMU_TIMEOUT" qemu-system-x86_64
+		-machine q35 -cpu "$QEMU_CPU" -m "$QEMU_MEM" -smp 2
+		-nographic -no-reboot -nic none
+		-kernel "$VMLINUZ" -initrd "$stage/initramfs.cpio" -append "$cmdline"
+		-virtfs "local,path=$RESULTS_DIR,mount_tag=pinio,security_model=none"
+		"${disk_args[@]}")
+	# A guest that never comes up (the debug kernel, rarely, takes a KASAN
+	# report in an early interrupt under TCG and hangs before /init) is booted
+	# again: up to BOOT_ATTEMPTS tries of BOOT_TIMEOUT seconds each to write
+	# its first results line. Once it is up, whatever happens counts.
+	attempt=1
+	while :; do
+		"${qemu[@]}" </dev/null >"$RESULTS_DIR/console.log" 2>&1 &
+		qpid=$!
+		tailpid=
+		if [ "$VERBOSE" = 1 ]; then
+			tail -n +1 -f "$RESULTS_DIR/console.log" &
+			tailpid=$!
+		fi
+		waited=0
+		while kill -0 "$qpid" 2>/dev/null &&
+			! grep -q '^kernel ' "$RESULTS_DIR/results.txt" 2>/dev/null &&
+			[ "$waited" -lt "$BOOT_TIMEOUT" ]; do
+			sleep 1
+			waited=$((waited + 1))
+		done
+		booted=0
+		grep -q '^kernel ' "$RESULTS_DIR/results.txt" 2>/dev/null && booted=1
+		# Not up in time: stop it (timeout passes the signal on to QEMU).
+		[ "$booted" = 1 ] || kill "$qpid" 2>/dev/null
+		wait "$qpid"
+		qrc=$?
+		if [ -n "$tailpid" ]; then
+			kill "$tailpid" 2>/dev/null
+			wait "$tailpid" 2>/dev/null
+		fi
+		grep -q '^kernel ' "$RESULTS_DIR/results.txt" 2>/dev/null && booted=1
+		if [ "$booted" = 1 ] || [ "$attempt" -ge "$BOOT_ATTEMPTS" ]; then
+			break
+		fi
+		echo "# the guest did not come up (boot attempt $attempt, exit $qrc, ${waited}s); booting again. Last console lines:" >&2
+		tail -n 12 "$RESULTS_DIR/console.log" | sed 's/^/#   /' >&2
+		mv "$RESULTS_DIR/console.log" "$RESULTS_DIR/console-attempt$attempt.log"
+		find "$RESULTS_DIR" -mindepth 1 -maxdepth 1 ! -name 'console-attempt*' \
+			-exec rm -rf {} +
+		attempt=$((attempt + 1))
 	done
-	booted=0
-	grep -q '^kernel ' "$RESULTS_DIR/results.txt" 2>/dev/null && booted=1
-	# Not up in time: stop it (timeout passes the signal on to QEMU).
-	[ "$booted" = 1 ] || kill "$qpid" 2>/dev/null
-	wait "$qpid"
-	qrc=$?
-	if [ -n "$tailpid" ]; then
-		kill "$tailpid" 2>/dev/null
-		wait "$tailpid" 2>/dev/null
-	fi
-	grep -q '^kernel ' "$RESULTS_DIR/results.txt" 2>/dev/null && booted=1
-	if [ "$booted" = 1 ] || [ "$attempt" -ge "$BOOT_ATTEMPTS" ]; then
-		break
-	fi
-	echo "# the guest did not come up (boot attempt $attempt, exit $qrc, ${waited}s); booting again. Last console lines:" >&2
-	tail -n 12 "$RESULTS_DIR/console.log" | sed 's/^/#   /' >&2
-	mv "$RESULTS_DIR/console.log" "$RESULTS_DIR/console-attempt$attempt.log"
-	find "$RESULTS_DIR" -mindepth 1 -maxdepth 1 ! -name 'console-attempt*' \
-		-exec rm -rf {} +
-	attempt=$((attempt + 1))
-done
-set -e
-elapsed=$(($(date +%s) - start))
-rm -rf "$RESULTS_DIR/scratch"
+	set -e
+	elapsed=$(($(date +%s) - start))
+	rm -rf "$RESULTS_DIR/scratch"
+fi
 
-# ---- report ----
 results=$RESULTS_DIR/results.txt
 [ -f "$results" ] || : >"$results"
+
+# ---- host image check: the guest's writes, read back with no guest code ----
+host_check() {
+	local out
+	if [ ! -x "$IMGCHECK" ]; then
+		echo "check host_image_check fail $IMGCHECK missing (make tests)"
+	elif [ ! -e "$RESULTS_DIR/hostcheck-written" ]; then
+		echo "check host_image_check skip the guest did not write the region (no hostcheck-written in the results share)"
+	elif out=$("$IMGCHECK" check "$disks/nvme4k.img" "$HC_OFF" "$HC_LEN" "$HC_SEED" 2>&1); then
+		echo "check host_image_check pass nvme4k.img: $out"
+	else
+		echo "check host_image_check fail nvme4k.img: $out"
+	fi
+}
+if [ "$DISKS" = 1 ] && [ "$KILL_ONLY" = 0 ]; then
+	host_check >>"$results"
+fi
+
+# ---- the kill boot: a flushed write survives SIGKILL of QEMU ----
+kill_elapsed=0
+kill_test() {
+	local name=kill_after_flush img=$disks/durable.qcow2 raw=$disks/durable.raw
+	local log=$RESULTS_DIR/kill-console.log kpid t0 tw line out krc
+	[ "$KILL_NOFLUSH" = 0 ] || name=kill_without_flush
+	if [ ! -x "$WRITER" ] || [ ! -x "$IMGCHECK" ]; then
+		echo "check $name fail $WRITER or $IMGCHECK missing (make tests)"
+		return
+	fi
+	rm -f "$img" "$raw"
+	if ! out=$(qemu-img create -q -f qcow2 "$img" 64M 2>&1); then
+		echo "check $name fail qemu-img create: $out"
+		return
+	fi
+	echo "# kill boot: $KRELEASE, qcow2 NVMe disk, cache=$DISK_CACHE" >&2
+	t0=$(date +%s)
+	qemu-system-x86_64 -machine q35 -cpu "$QEMU_CPU" -m 1024 -smp 2 \
+		-nographic -no-reboot -nic none \
+		-kernel "$VMLINUZ" -initrd "$stage/initramfs-kill.cpio" \
+		-append "$cmdline quiet pinio_mode=durable" \
+		-drive "file=$img,if=none,id=dur,format=qcow2,cache=$DISK_CACHE" \
+		-device nvme,serial=pinio-durable,drive=dur \
+		</dev/null >"$log" 2>&1 &
+	kpid=$!
+	line=
+	tw=
+	while :; do
+		line=$(grep -a -m1 -E 'pinio-durable: (flushed|unflushed|skip|fail|exit) ' "$log" | tr -d '\r')
+		[ -n "$tw" ] || ! grep -aq 'pinio-durable: info writer starts' "$log" || tw=$(date +%s)
+		[ -z "$line" ] || break
+		kill -0 "$kpid" 2>/dev/null || break
+		[ $(($(date +%s) - t0)) -lt "$KILL_TIMEOUT" ] || break
+		sleep 0.1
+	done
+	# At once on the marker: nothing after the flush may reach the image.
+	kill -9 "$kpid" 2>/dev/null || true
+	krc=0
+	wait "$kpid" 2>/dev/null || krc=$?
+	kill_elapsed=$(($(date +%s) - t0))
+	[ -z "$tw" ] || echo "# kill boot: the writer started after $((tw - t0))s, the VM was killed after ${kill_elapsed}s" >&2
+	line=${line#*pinio-durable: }
+	case "$line" in
+	flushed\ * | unflushed\ *)
+		if ! out=$(qemu-img convert -f qcow2 -O raw "$img" "$raw" 2>&1); then
+			echo "check $name fail qemu-img convert: $out"
+		elif out=$("$IMGCHECK" check "$raw" "$DUR_OFF" "$DUR_LEN" "$DUR_SEED" 2>&1); then
+			echo "check $name pass SIGKILL on '$line' after ${kill_elapsed}s: $out"
+		elif [ "$KILL_NOFLUSH" = 1 ]; then
+			# Not an assertion: unflushed data may or may not survive.
+			echo "check $name pass SIGKILL on '$line' after ${kill_elapsed}s, not flushed, lost: $out"
+		else
+			echo "check $name fail SIGKILL on '$line': $out"
+		fi
+		;;
+	skip\ *) echo "check $name skip ${line#skip }" ;;
+	fail\ *) echo "check $name fail ${line#fail }" ;;
+	exit\ *) echo "check $name fail the writer exited with status ${line#exit } before its marker" ;;
+	*)
+		echo "check $name fail no marker from the kill boot in ${kill_elapsed}s (QEMU status $krc, console: kill-console.log)"
+		tail -n 20 "$log" | sed 's/^/#   /' >&2
+		;;
+	esac
+}
+if [ "$KILL_TEST" = 1 ]; then
+	kill_test >>"$results"
+fi
+
+# ---- report ----
 pass=0
 fail=0
 skip=0
@@ -633,6 +1039,9 @@ while read -r kind name verdict detail; do
 	if [ "$verdict" = pass ]; then
 		echo "ok - $name${detail:+ ($detail)}"
 		pass=$((pass + 1))
+	elif [ "$verdict" = skip ]; then
+		echo "ok - $name # SKIP $detail"
+		skip=$((skip + 1))
 	else
 		echo "not ok - $name: $detail"
 		fail=$((fail + 1))
@@ -649,7 +1058,9 @@ for e in "${extras[@]}"; do
 done
 
 status=0
-if ! grep -qx "done" "$results"; then
+if [ "$KILL_ONLY" = 1 ]; then
+	:
+elif ! grep -qx "done" "$results"; then
 	why="exit status $qrc"
 	[ "$qrc" = 124 ] && why="killed after ${QEMU_TIMEOUT}s"
 	grep -q 'Kernel panic' "$RESULTS_DIR/console.log" && why="kernel panic"
@@ -658,12 +1069,12 @@ if ! grep -qx "done" "$results"; then
 	fail=$((fail + 1))
 	status=1
 fi
-if [ "$tap_tests" = 0 ]; then
+if [ "$tap_tests" = 0 ] && [ "$KILL_ONLY" = 0 ]; then
 	echo "not ok - no test ran"
 	fail=$((fail + 1))
 fi
 [ "$fail" = 0 ] || status=1
 
-echo "# kernel $KRELEASE: guest boot+run ${elapsed}s; logs in ${RESULTS_DIR#"$top"/}"
+echo "# kernel $KRELEASE: guest boot+run ${elapsed}s$([ "$KILL_TEST" = 1 ] && echo ", kill boot ${kill_elapsed}s"); logs in ${RESULTS_DIR#"$top"/}"
 echo "$pass passed, $fail failed, $skip skipped"
 exit $status
