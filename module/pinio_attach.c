@@ -240,8 +240,8 @@ static int pinio_fstore_file_limits(struct pinio_file_store *fs)
 {
 	struct file *file = fs->file;
 	struct block_device *sb_bdev = file_inode(file)->i_sb->s_bdev;
-	u32 bs = sb_bdev ? bdev_logical_block_size(sb_bdev) : PAGE_SIZE;
-	u32 dma = sb_bdev ? bdev_dma_alignment(sb_bdev) + 1 : PAGE_SIZE;
+	u32 bs = bdev_logical_block_size(sb_bdev);
+	u32 dma = bdev_dma_alignment(sb_bdev) + 1;
 	struct kstat st = {};
 	int ret;
 
@@ -288,6 +288,12 @@ static int pinio_fstore_check_file(struct file *file, u32 flags)
 		return -EINVAL;
 	if (!(file->f_mode & FMODE_CAN_ODIRECT) || !file->f_op->read_iter ||
 	    ((flags & PINIO_ATTACH_WRITE) && !file->f_op->write_iter))
+		return -EOPNOTSUPP;
+	/*
+	 * No device, no DMA: the direct I/O of tmpfs (6.6 on), 9p or NFS is
+	 * a copy, and RAM is what the RAM store already is.
+	 */
+	if (S_ISREG(mode) && !file_inode(file)->i_sb->s_bdev)
 		return -EOPNOTSUPP;
 	return 0;
 }

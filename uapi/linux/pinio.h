@@ -276,11 +276,11 @@ struct pinio_attach {
  * empty store), -EBADF (@fd not open, O_PATH, not open for reading, or not
  * open for writing with PINIO_ATTACH_WRITE), -ELOOP (@fd is a /dev/pinio
  * file), -ENOTBLK (neither a block device nor a regular file: pipes,
- * sockets, character devices, directories), -EOPNOTSUPP (the file cannot do
- * direct I/O: open(O_DIRECT) of it would fail, or its filesystem reports no
- * direct-I/O alignment because it would quietly copy through the page
- * cache, as ext4 does with data=journal; tmpfs, whose direct I/O since
- * 6.6 is a copy by nature, is accepted where the kernel allows O_DIRECT),
+ * sockets, character devices, directories), -EOPNOTSUPP (no device to DMA
+ * into the pages: the file cannot do direct I/O (open(O_DIRECT) of it would
+ * fail), its filesystem reports no direct-I/O alignment because it would
+ * quietly copy through the page cache (ext4 with data=journal), or it has
+ * no block device at all (tmpfs, 9p, NFS: their direct I/O is a copy)),
  * -EBUSY (a store is attached already), -EFAULT.
  */
 #define PINIO_IOC_ATTACH	_IOW(PINIO_IOC_MAGIC, 0x06, struct pinio_attach)
