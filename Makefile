@@ -14,6 +14,8 @@
 #   make uninstall
 #   make modules_install   pinio.ko for KDIR's kernel (INSTALL_MOD_PATH)
 #   make install-dkms  the module sources for DKMS in /usr/src/pinio-VERSION
+#   make deb           the Debian packages in build/deb/ (dpkg-buildpackage),
+#                      checked by lintian
 #   make clean         remove build products (build/ksrc is kept)
 #   make distclean     also remove build/
 #
@@ -54,7 +56,8 @@ DKMSDIR	?= /usr/src
 INSTALL_VARS = DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) BINDIR=$(BINDIR) \
 	       LIBDIR=$(LIBDIR) INCLUDEDIR=$(INCLUDEDIR) \
 	       PKGCONFIGDIR=$(PKGCONFIGDIR) MANDIR=$(MANDIR)
-PKG_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
+# The one place the version is written: debian/changelog's top entry.
+PKG_VERSION := $(shell scripts/version.sh)
 DKMS_SRC = $(DESTDIR)$(DKMSDIR)/pinio-$(PKG_VERSION)
 MODULE_SRCS = $(filter-out %.mod.c,$(wildcard module/*.c)) $(wildcard module/*.h)
 
@@ -204,18 +207,43 @@ modules_install: module-ko
 		$(if $(INSTALL_MOD_PATH),INSTALL_MOD_PATH=$(INSTALL_MOD_PATH))
 	$(if $(INSTALL_MOD_PATH),,depmod -a $$(modinfo -F vermagic module/pinio.ko | cut -d' ' -f1))
 
-# What DKMS needs, nothing more: dkms.conf, module/ and the uapi header
-# (module/Kbuild adds -I$(src)/../uapi). Then:
+# What DKMS needs, nothing more: dkms.conf (its PACKAGE_VERSION filled in),
+# module/ and the uapi header (module/Kbuild adds -I$(src)/../uapi). Then:
 #   dkms add pinio/$(PKG_VERSION) && dkms build ... && dkms install ...
 install-dkms:
 	install -d $(DKMS_SRC)/module $(DKMS_SRC)/uapi/linux
-	install -m 0644 dkms.conf $(DKMS_SRC)/
+	sed 's/#MODULE_VERSION#/$(PKG_VERSION)/' dkms.conf >$(DKMS_SRC)/dkms.conf
+	chmod 0644 $(DKMS_SRC)/dkms.conf
 	install -m 0644 module/Kbuild module/Makefile $(MODULE_SRCS) \
 		$(DKMS_SRC)/module/
 	install -m 0644 uapi/linux/pinio.h $(DKMS_SRC)/uapi/linux/
 
 uninstall-dkms:
 	rm -rf $(DKMS_SRC)
+
+# The Debian packages: pinio-dkms, libpinio1, libpinio-dev, pinio-tools
+# (and the source package) in build/deb/, built by dpkg-buildpackage from a
+# copy of the tree, then lintian, which must find no error or warning.
+# Rebuilt only when a file of the tree changed (the files git knows, new
+# ones too), so `make deb && make check` builds them once.
+DEB_OUT	:= $(BUILD)/deb
+DEB_SRCS = $(wildcard $(shell git ls-files -co --exclude-standard 2>/dev/null || \
+	find . -path ./build -prune -o -type f -print))
+
+deb: deps
+	@scripts/deps.sh deb
+	@$(MAKE) --no-print-directory deb-lint
+
+deb-build: $(DEB_OUT)/.built
+$(DEB_OUT)/.built: $(DEB_SRCS)
+	@scripts/deb.sh build
+	@touch $@
+
+deb-lint: $(DEB_OUT)/.lintian-clean
+	@echo "deb: $(DEB_OUT:$(TOP)/%=%)/ up to date, lintian clean"
+$(DEB_OUT)/.lintian-clean: $(DEB_OUT)/.built
+	@scripts/deb.sh lint
+	@touch $@
 
 # The installed copy the tests build against (fresh every time).
 stage: userspace
@@ -230,7 +258,7 @@ clean:
 	@if [ -f bench/Makefile ]; then $(MAKE) -C bench clean; fi
 	rm -rf $(BUILD)/tests $(BUILD)/userspace $(BUILD)/install $(BUILD)/results-* \
 		$(BUILD)/qemu-* $(STAMP) $(BUILD)/lint-sparse.log \
-		$(BUILD)/check-install.log \
+		$(BUILD)/check-install.log $(DEB_OUT) \
 		$(BUILD)/ci-check-*.log
 
 distclean: clean
@@ -238,4 +266,5 @@ distclean: clean
 
 .PHONY: all ksrc deps module module-ko userspace tests lint check check-debug bench profile demo \
 	install uninstall modules_install install-dkms uninstall-dkms stage \
+	deb deb-build deb-lint \
 	clean distclean

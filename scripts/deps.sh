@@ -30,9 +30,13 @@ gcc-multilib
 "
 # `make check-debug` builds a kernel: `scripts/deps.sh debug` adds what that
 # needs. (gcc-multilib above: lint's 32-bit ABI check of the uapi header.)
-if [ "${1:-}" = debug ]; then
-	pkgs="$pkgs flex bison libelf-dev libssl-dev"
-fi
+# `make deb` and the package check of `make check` build, lint, install and
+# purge the Debian packages: `scripts/deps.sh deb` adds what that needs
+# (dkms also brings the DKMS tree the pinio-dkms package builds in).
+case "${1:-}" in
+debug) pkgs="$pkgs flex bison libelf-dev libssl-dev" ;;
+deb) pkgs="$pkgs debhelper dh-dkms dkms lintian" ;;
+esac
 
 missing=
 for p in $pkgs; do
