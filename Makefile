@@ -133,9 +133,10 @@ check: deps
 		else cat $(BUILD)/check-install.log; fi; \
 	fi; \
 	tb=pass; $(MAKE) --no-print-directory -k tests || tb=fail; \
+	deb=$$($(MAKE) --no-print-directory deb-results KVER=$(KVER)); \
 	KVER=$(KVER) tests/run-qemu.sh --extra lint=$$lint \
 		--extra build_userspace=$$ub --extra install_tree=$$it \
-		--extra build_tests=$$tb
+		--extra build_tests=$$tb $$deb
 
 # The debug kernel: KASAN, lockdep, kmemleak and fault injection. It is
 # built once from linux-source-6.12 (about 16 minutes on 2 cores, at nice
@@ -245,6 +246,29 @@ $(DEB_OUT)/.lintian-clean: $(DEB_OUT)/.built
 	@scripts/deb.sh lint
 	@touch $@
 
+# The packages' part of make check. stdout: run-qemu.sh --extra arguments
+# (deb_build, deb_lintian, deb_install and the deb_guest:* lines);
+# everything else goes to stderr. deb_install is tests/check-deb.sh
+# (install on this machine, DKMS builds pinio.ko for both kernels, purge
+# leaves nothing; build/check-deb.log); then tests/deb-guest.sh runs
+# pinio_tool_test once more in a short guest boot with the packaged pinio
+# and the DKMS-built module (build/deb/guest-KVER.log).
+deb-results:
+	@scripts/deps.sh deb >&2
+	@b=pass; $(MAKE) --no-print-directory deb-build >&2 || b=fail; \
+	l=fail; if [ $$b = pass ]; then \
+		$(MAKE) --no-print-directory deb-lint >&2 && l=pass; \
+	fi; \
+	i=fail; if [ $$b = pass ]; then \
+		echo "# deb: installing the packages (DKMS builds pinio.ko for each kernel), then purging them" >&2; \
+		if tests/check-deb.sh >$(BUILD)/check-deb.log 2>&1; then i=pass; \
+		else cat $(BUILD)/check-deb.log >&2; fi; \
+		tail -n 1 $(BUILD)/check-deb.log >&2; \
+	fi; \
+	echo "--extra deb_build=$$b --extra deb_lintian=$$l --extra deb_install=$$i"; \
+	if [ $$i = pass ]; then KVER=$(KVER) tests/deb-guest.sh; \
+	else echo "--extra deb_guest=fail"; fi
+
 # The installed copy the tests build against (fresh every time).
 stage: userspace
 	rm -rf $(STAGE)
@@ -258,7 +282,7 @@ clean:
 	@if [ -f bench/Makefile ]; then $(MAKE) -C bench clean; fi
 	rm -rf $(BUILD)/tests $(BUILD)/userspace $(BUILD)/install $(BUILD)/results-* \
 		$(BUILD)/qemu-* $(STAMP) $(BUILD)/lint-sparse.log \
-		$(BUILD)/check-install.log $(DEB_OUT) \
+		$(BUILD)/check-install.log $(BUILD)/check-deb.log $(DEB_OUT) \
 		$(BUILD)/ci-check-*.log
 
 distclean: clean
@@ -266,5 +290,5 @@ distclean: clean
 
 .PHONY: all ksrc deps module module-ko userspace tests lint check check-debug bench profile demo \
 	install uninstall modules_install install-dkms uninstall-dkms stage \
-	deb deb-build deb-lint \
+	deb deb-build deb-lint deb-results \
 	clean distclean
