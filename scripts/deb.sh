@@ -73,7 +73,8 @@ lint() {
 	local rc=0
 	lintian --fail-on error,warning --info --display-info --show-overrides \
 		"$changes" >"$out/lintian.txt" 2>&1 || rc=$?
-	cat "$out/lintian.txt"
+	# Its one remark about running as root is not a finding.
+	grep -v '^running with root privileges is not recommended!$' "$out/lintian.txt" || true
 	local e w
 	e=$(grep -c '^E: ' "$out/lintian.txt" || true)
 	w=$(grep -c '^W: ' "$out/lintian.txt" || true)
