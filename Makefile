@@ -231,7 +231,7 @@ DEB_OUT	:= $(BUILD)/deb
 DEB_SRCS = $(wildcard $(shell git ls-files -co --exclude-standard 2>/dev/null || \
 	find . -path ./build -prune -o -type f -print))
 
-deb: deps
+deb:
 	@scripts/deps.sh deb
 	@$(MAKE) --no-print-directory deb-lint
 
