@@ -11,7 +11,9 @@
 #
 # The machine is left as it was found even when a step fails or the script
 # is interrupted: an EXIT trap purges whatever of the packages is still
-# installed and removes what DKMS or systemd-sysusers left. Two things stay
+# installed and removes what DKMS or systemd-sysusers left, in a session of
+# its own (a timeout killing the check's process group, as CI's does, does
+# not stop it). Two things stay
 # after a purge on purpose, and the check removes them itself when they
 # were not there before: the group pinio (Debian does not remove system
 # groups, files may still belong to them) and DKMS's module signing key
@@ -31,7 +33,11 @@
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-debdir=$(cd "${1:-$top/build/deb}" && pwd)
+debdir=$top/build/deb
+if [ $# -gt 0 ] && [ "$1" != --cleanup ]; then
+	debdir=$1
+fi
+debdir=$(cd "$debdir" 2>/dev/null && pwd || echo "$debdir")
 version=$(sh "$top/scripts/version.sh")
 pkgs="pinio-dkms libpinio1 libpinio-dev pinio-tools"
 kodir=$debdir/ko
@@ -76,25 +82,28 @@ installed_pkgs() {
 		awk '$2 != "not-installed" && $2 != "" { print $1 }'
 }
 
-# Armed once the install starts: before that there is nothing of ours to
-# undo (and what was there before must not be touched).
-armed=0
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-	local rc=$? left r
-	trap - EXIT INT TERM
-	if [ "$armed" = 0 ]; then
-		rm -rf "$tmp"
-		exit "$rc"
-	fi
+# Undo everything the install did: purge what dpkg still has of the
+# packages, then what a failed maintainer script may have left. Run as
+# `check-deb.sh --cleanup HAD_GROUP HAD_MOK` in a session of its own (the
+# EXIT trap below), so that a timeout killing the check's process group
+# does not kill the cleanup too. dpkg rather than apt-get: after an
+# interrupted dpkg run apt-get refuses to do anything, dpkg does not.
+restore() {
+	local left r
 	left=$(installed_pkgs)
 	if [ -n "$left" ]; then
 		echo "# cleanup: purging $(echo "$left" | xargs)"
-		# shellcheck disable=SC2086 # a word list
-		apt_get purge -y -qq $left >"$tmp/cleanup.log" 2>&1 ||
-			sed 's/^/#   /' "$tmp/cleanup.log"
+		for _ in $(seq 60); do
+			# shellcheck disable=SC2086 # a word list
+			if dpkg --purge $left >"$1" 2>&1; then
+				break
+			fi
+			# Another apt or dpkg holds the lock: wait for it.
+			grep -q 'lock' "$1" || break
+			sleep 5
+		done
+		[ -z "$(installed_pkgs)" ] || sed 's/^/#   /' "$1"
 	fi
-	# What a failed maintainer script may have left.
 	if [ -e /var/lib/dkms/pinio ]; then
 		dkms remove "pinio/$version" --all >/dev/null 2>&1 || true
 		rm -rf /var/lib/dkms/pinio
@@ -110,18 +119,44 @@ cleanup() {
 		groupdel pinio || true
 	fi
 	[ "$had_mok" = 1 ] || rm -f /var/lib/dkms/mok.key /var/lib/dkms/mok.pub
+}
+
+kernel_releases() {
+	local series r
+	for series in 6.12 6.1; do
+		r=$("$top/scripts/kver.sh" "$series" release 2>/dev/null) || return 1
+		echo "$r"
+	done
+}
+
+if [ "${1:-}" = --cleanup ]; then
+	had_group=$2
+	had_mok=$3
+	releases=$(kernel_releases || true)
+	restore "$tmp/cleanup.log"
+	rm -rf "$tmp"
+	exit 0
+fi
+
+# Armed once the install starts: before that there is nothing of ours to
+# undo (and what was there before must not be touched).
+armed=0
+# shellcheck disable=SC2317 # called by the trap
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	if [ "$armed" = 1 ]; then
+		setsid --wait "$top/tests/check-deb.sh" --cleanup "$had_group" "$had_mok" ||
+			true
+	fi
 	rm -rf "$tmp"
 	exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-releases=
-for series in 6.12 6.1; do
-	r=$("$top/scripts/kver.sh" "$series" release 2>/dev/null) ||
-		fatal "no installed Debian $series kernel (scripts/deps.sh)"
-	releases="$releases $r"
-done
+releases=$(kernel_releases) || fatal "no installed Debian 6.12 and 6.1 kernels (scripts/deps.sh)"
+releases=$(echo "$releases" | xargs)
 
 [ "$(id -u)" = 0 ] || fatal "needs root (apt-get, dkms)"
 for p in $pkgs; do
