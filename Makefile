@@ -14,6 +14,8 @@
 #   make uninstall
 #   make modules_install   pinio.ko for KDIR's kernel (INSTALL_MOD_PATH)
 #   make install-dkms  the module sources for DKMS in /usr/src/pinio-VERSION
+#   make deb           the Debian packages in build/deb/ (dpkg-buildpackage),
+#                      checked by lintian
 #   make clean         remove build products (build/ksrc is kept)
 #   make distclean     also remove build/
 #
@@ -58,7 +60,8 @@ DKMSDIR	?= /usr/src
 INSTALL_VARS = DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) BINDIR=$(BINDIR) \
 	       LIBDIR=$(LIBDIR) INCLUDEDIR=$(INCLUDEDIR) \
 	       PKGCONFIGDIR=$(PKGCONFIGDIR) MANDIR=$(MANDIR)
-PKG_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
+# The one place the version is written: debian/changelog's top entry.
+PKG_VERSION := $(shell scripts/version.sh)
 DKMS_SRC = $(DESTDIR)$(DKMSDIR)/pinio-$(PKG_VERSION)
 MODULE_SRCS = $(filter-out %.mod.c,$(wildcard module/*.c)) $(wildcard module/*.h)
 
@@ -137,9 +140,10 @@ check: deps
 		else cat $(BUILD)/check-install.log; fi; \
 	fi; \
 	tb=pass; $(MAKE) --no-print-directory -k tests || tb=fail; \
+	deb=$$($(MAKE) --no-print-directory deb-results KVER=$(KVER)); \
 	KVER=$(KVER) tests/run-qemu.sh --extra lint=$$lint \
 		--extra build_userspace=$$ub --extra install_tree=$$it \
-		--extra build_tests=$$tb
+		--extra build_tests=$$tb $$deb
 
 # The debug kernel: KASAN, lockdep, kmemleak and fault injection. It is
 # built once from linux-source-6.12 (about 16 minutes on 2 cores, at nice
@@ -218,18 +222,66 @@ modules_install: module-ko
 		$(if $(INSTALL_MOD_PATH),INSTALL_MOD_PATH=$(INSTALL_MOD_PATH))
 	$(if $(INSTALL_MOD_PATH),,depmod -a $$(modinfo -F vermagic module/pinio.ko | cut -d' ' -f1))
 
-# What DKMS needs, nothing more: dkms.conf, module/ and the uapi header
-# (module/Kbuild adds -I$(src)/../uapi). Then:
+# What DKMS needs, nothing more: dkms.conf (its PACKAGE_VERSION filled in),
+# module/ and the uapi header (module/Kbuild adds -I$(src)/../uapi). Then:
 #   dkms add pinio/$(PKG_VERSION) && dkms build ... && dkms install ...
 install-dkms:
 	install -d $(DKMS_SRC)/module $(DKMS_SRC)/uapi/linux
-	install -m 0644 dkms.conf $(DKMS_SRC)/
+	sed 's/#MODULE_VERSION#/$(PKG_VERSION)/' dkms.conf >$(DKMS_SRC)/dkms.conf
+	chmod 0644 $(DKMS_SRC)/dkms.conf
 	install -m 0644 module/Kbuild module/Makefile $(MODULE_SRCS) \
 		$(DKMS_SRC)/module/
 	install -m 0644 uapi/linux/pinio.h $(DKMS_SRC)/uapi/linux/
 
 uninstall-dkms:
 	rm -rf $(DKMS_SRC)
+
+# The Debian packages: pinio-dkms, libpinio1, libpinio-dev, pinio-tools
+# (and the source package) in build/deb/, built by dpkg-buildpackage from a
+# copy of the tree, then lintian, which must find no error or warning.
+# Rebuilt only when a file of the tree changed (the files git knows, new
+# ones too), so `make deb && make check` builds them once.
+DEB_OUT	:= $(BUILD)/deb
+DEB_SRCS = $(wildcard $(shell git ls-files -co --exclude-standard 2>/dev/null || \
+	find . -path ./build -prune -o -type f -print))
+
+deb:
+	@scripts/deps.sh deb
+	@$(MAKE) --no-print-directory deb-lint
+
+deb-build: $(DEB_OUT)/.built
+$(DEB_OUT)/.built: $(DEB_SRCS)
+	@scripts/deb.sh build
+	@touch $@
+
+deb-lint: $(DEB_OUT)/.lintian-clean
+	@echo "deb: $(DEB_OUT:$(TOP)/%=%)/ up to date, lintian clean"
+$(DEB_OUT)/.lintian-clean: $(DEB_OUT)/.built
+	@scripts/deb.sh lint
+	@touch $@
+
+# The packages' part of make check. stdout: run-qemu.sh --extra arguments
+# (deb_build, deb_lintian, deb_install and the deb_guest:* lines);
+# everything else goes to stderr. deb_install is tests/check-deb.sh
+# (install on this machine, DKMS builds pinio.ko for both kernels, purge
+# leaves nothing; build/check-deb.log); then tests/deb-guest.sh runs
+# pinio_tool_test once more in a short guest boot with the packaged pinio
+# and the DKMS-built module (build/deb/guest-KVER.log).
+deb-results:
+	@scripts/deps.sh deb >&2
+	@b=pass; $(MAKE) --no-print-directory deb-build >&2 || b=fail; \
+	l=fail; if [ $$b = pass ]; then \
+		$(MAKE) --no-print-directory deb-lint >&2 && l=pass; \
+	fi; \
+	i=fail; if [ $$b = pass ]; then \
+		echo "# deb: installing the packages (DKMS builds pinio.ko for each kernel), then purging them" >&2; \
+		if tests/check-deb.sh >$(BUILD)/check-deb.log 2>&1; then i=pass; \
+		else cat $(BUILD)/check-deb.log >&2; fi; \
+		tail -n 1 $(BUILD)/check-deb.log >&2; \
+	fi; \
+	echo "--extra deb_build=$$b --extra deb_lintian=$$l --extra deb_install=$$i"; \
+	if [ $$i = pass ]; then KVER=$(KVER) tests/deb-guest.sh; \
+	else echo "--extra deb_guest=fail"; fi
 
 # The installed copy the tests build against (fresh every time).
 stage: userspace
@@ -245,7 +297,7 @@ clean:
 	rm -rf $(BUILD)/tests $(BUILD)/userspace $(BUILD)/install $(BUILD)/results-* \
 		$(BUILD)/qemu-* $(BUILD)/disks $(BUILD)/host $(BUILD)/guest \
 		$(STAMP) $(BUILD)/lint-sparse.log \
-		$(BUILD)/check-install.log \
+		$(BUILD)/check-install.log $(BUILD)/check-deb.log $(DEB_OUT) \
 		$(BUILD)/ci-check-*.log
 
 distclean: clean
@@ -253,4 +305,5 @@ distclean: clean
 
 .PHONY: all ksrc deps module module-ko userspace tests lint check check-debug bench profile demo \
 	install uninstall modules_install install-dkms uninstall-dkms stage \
+	deb deb-build deb-lint deb-results \
 	clean distclean

@@ -31,9 +31,21 @@ gcc-multilib
 "
 # `make check-debug` builds a kernel: `scripts/deps.sh debug` adds what that
 # needs. (gcc-multilib above: lint's 32-bit ABI check of the uapi header.)
-if [ "${1:-}" = debug ]; then
-	pkgs="$pkgs flex bison libelf-dev libssl-dev"
-fi
+# `make deb` builds and lints the Debian packages, and the package check of
+# `make check` installs and purges them: `scripts/deps.sh deb` installs only
+# what those need (not the test tools above), so `make deb` stays light on
+# a machine that only wants the packages: the build dependencies, lintian,
+# and what the packages depend on (dkms, liburing-dev, systemd-sysusers),
+# so that installing them adds nothing but themselves.
+case "${1:-}" in
+debug) pkgs="$pkgs flex bison libelf-dev libssl-dev" ;;
+deb)
+	pkgs="build-essential debhelper dh-dkms dkms lintian liburing-dev"
+	# pinio-tools needs systemd-sysusers: systemd's, or the standalone one.
+	command -v systemd-sysusers >/dev/null ||
+		pkgs="$pkgs systemd-standalone-sysusers"
+	;;
+esac
 
 missing=
 for p in $pkgs; do

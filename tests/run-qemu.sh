@@ -6,7 +6,8 @@
 #
 #   --exec PROG ARGS  run one host program (a static binary) in the guest
 #                     instead of the test binaries; used by `make demo`.
-#   --extra N=R       add a result line decided on the host (e.g. lint).
+#   --extra N=R       add a result line decided on the host (e.g. lint);
+#                     R is pass, fail or skip.
 #
 # Environment (all optional):
 #   KVER          kernel series, 6.12 (default) or 6.1, or debug (the kernel
@@ -14,6 +15,9 @@
 #   PINIO_KO      module to load, default module/pinio.ko
 #   PINIO_TOOL    the pinio tool, copied to the guest's /bin/pinio when it
 #                 exists, default build/userspace/pinio
+#   GUEST_ROOT    a folder copied over the guest's root: the dynamic loader
+#                 and libraries a dynamically linked PINIO_TOOL needs (the
+#                 packaged tool, tests/deb-guest.sh)
 #   TESTS_DIR     static test binaries, default build/tests
 #   RESULTS_DIR   host folder shared with the guest, default build/results-$KVER
 #   TEST_TIMEOUT  per-binary limit in seconds, default timeout= of tests/settings
@@ -99,6 +103,7 @@ PINIO_TOOL=${PINIO_TOOL:-build/userspace/pinio}
 TESTS_DIR=${TESTS_DIR:-build/tests}
 RESULTS_DIR=${RESULTS_DIR:-build/results-$KVER}
 GUEST_ENV=${GUEST_ENV:-}
+GUEST_ROOT=${GUEST_ROOT:-}
 KCMDLINE_EXTRA=${KCMDLINE_EXTRA:-}
 QEMU_CPU=${QEMU_CPU:-max}
 QEMU_MEM=${QEMU_MEM:-2048}
@@ -110,19 +115,22 @@ extras=()
 # Fatal before the guest ran: still end with the summary line, counting the
 # host-side extras and this failure.
 die() {
-	local p=0 f=1 e
+	local p=0 f=1 s=0 e
 	echo "run-qemu: $*" >&2
 	for e in "${extras[@]}"; do
 		if [ "${e#*=}" = pass ]; then
 			echo "ok - ${e%=*}"
 			p=$((p + 1))
+		elif [ "${e#*=}" = skip ]; then
+			echo "ok - ${e%=*} # SKIP"
+			s=$((s + 1))
 		else
 			echo "not ok - ${e%=*}"
 			f=$((f + 1))
 		fi
 	done
 	echo "not ok - run-qemu: $*"
-	echo "$p passed, $f failed, 0 skipped"
+	echo "$p passed, $f failed, $s skipped"
 	exit 1
 }
 
@@ -133,8 +141,8 @@ while [ $# -gt 0 ]; do
 	--extra)
 		[ $# -ge 2 ] || die "--extra needs NAME=pass|fail"
 		case "$2" in
-		*=pass | *=fail) extras+=("$2") ;;
-		*) die "--extra wants NAME=pass|fail, got '$2'" ;;
+		*=pass | *=fail | *=skip) extras+=("$2") ;;
+		*) die "--extra wants NAME=pass|fail|skip, got '$2'" ;;
 		esac
 		shift 2
 		;;
@@ -211,8 +219,12 @@ fi
 for p in "${progs[@]}"; do
 	! is_dynamic "$p" || die "$p is dynamically linked; the guest has no libc (link with -static)"
 done
-if [ -f "$PINIO_TOOL" ]; then
-	! is_dynamic "$PINIO_TOOL" || die "$PINIO_TOOL is dynamically linked; the guest has no libc (build it with STATIC=1)"
+if [ -f "$PINIO_TOOL" ] && is_dynamic "$PINIO_TOOL"; then
+	# Only with its loader (and so, presumably, its libraries) in GUEST_ROOT.
+	interp=$(readelf -l "$PINIO_TOOL" | sed -n 's/.*program interpreter: \(.*\)\]$/\1/p')
+	if [ -z "$GUEST_ROOT" ] || [ ! -e "$GUEST_ROOT$interp" ]; then
+		die "$PINIO_TOOL is dynamically linked; the guest has no libc (build it with STATIC=1, or put its loader and libraries in GUEST_ROOT)"
+	fi
 fi
 
 # Warn (only) about kselftest config options this kernel lacks; a module
@@ -255,6 +267,9 @@ cp "$PINIO_KO" "$root/pinio.ko"
 # The tool, for the programs that run it (pinio_tool_test): /bin/pinio.
 if [ -f "$PINIO_TOOL" ]; then
 	cp "$PINIO_TOOL" "$root/bin/pinio"
+fi
+if [ -n "$GUEST_ROOT" ]; then
+	cp -a "$GUEST_ROOT/." "$root/"
 fi
 for p in "${progs[@]}"; do
 	cp "$p" "$root/tests/"
@@ -1051,6 +1066,9 @@ for e in "${extras[@]}"; do
 	if [ "${e#*=}" = pass ]; then
 		echo "ok - ${e%=*}"
 		pass=$((pass + 1))
+	elif [ "${e#*=}" = skip ]; then
+		echo "ok - ${e%=*} # SKIP"
+		skip=$((skip + 1))
 	else
 		echo "not ok - ${e%=*}"
 		fail=$((fail + 1))
