@@ -166,7 +166,7 @@ check-debug: deps
 		echo "not ok - build module for the debug kernel"; \
 		echo "0 passed, 1 failed, 0 skipped"; exit 1; \
 	fi; \
-	ub=pass; $(MAKE) --no-print-directory userspace || ub=fail; \
+	ub=pass; $(MAKE) --no-print-directory userspace stage || ub=fail; \
 	tb=pass; $(MAKE) --no-print-directory -k tests || tb=fail; \
 	KVER=debug QEMU_MEM=3072 TEST_TIMEOUT=900 QEMU_TIMEOUT=3600 \
 		KCMDLINE_EXTRA="kasan_multi_shot no5lvl $(KCMDLINE_EXTRA)" \
