@@ -40,7 +40,6 @@ struct pinio_uring_io {
 	struct pinio_io io;
 	struct io_uring_cmd *ioucmd;
 	struct iov_iter iter;		/* io.iter as prepared, for a retry */
-	size_t len;
 	struct work_struct work;	/* uring_async_min, or a retry */
 };
 
@@ -116,7 +115,8 @@ static void pinio_uring_complete(struct io_uring_cmd *ioucmd,
 {
 	struct pinio_uring_pdu *pdu = pinio_uring_pdu(ioucmd);
 	struct pinio_uring_io *uio = pdu->uio;
-	long res = pinio_io_result(&uio->io, pdu->result, uio->len);
+	long res = pinio_io_result(&uio->io, pdu->result,
+				   iov_iter_count(&uio->iter));
 
 	pinio_io_release(&uio->io);
 	kfree(uio);
@@ -196,7 +196,6 @@ static int pinio_uring_rw(struct io_uring_cmd *ioucmd, u32 op,
 	uio->io = io;
 	uio->ioucmd = ioucmd;
 	uio->iter = io.iter;
-	uio->len = len;
 	INIT_WORK(&uio->work, pinio_uring_work_fn);
 	if (!io.store->may_queue) {
 		queue_work(pinio_wq, &uio->work);
