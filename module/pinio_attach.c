@@ -320,7 +320,10 @@ static struct pinio_store *pinio_fstore_create(struct file *file, u32 flags)
 		pinio_fstore_bdev_limits(fs);
 	}
 
-	/* Every page of a registration is its own bvec segment. */
+	/*
+	 * A registration's pages need not be contiguous, so a bvec segment
+	 * may be a single page: a larger block could straddle two.
+	 */
 	ret = -EOPNOTSUPP;
 	if (!is_power_of_2(fs->store.block_size) ||
 	    fs->store.block_size > PAGE_SIZE)

@@ -82,7 +82,9 @@ size_t pinio_ram_copy_iter(u64 pos, size_t len, struct iov_iter *iter,
 struct pinio_buf {
 	struct kref ref;
 	struct page **pages;
-	struct bio_vec *bvecs;		/* one per page, for the iterators */
+	struct bio_vec *bvecs;		/* per contiguous run, for iterators */
+	unsigned long *bvec_page;	/* pages[] index of each bvec's start */
+	unsigned long nr_bvecs;
 	unsigned long nr_pages;
 	unsigned int first_offset;	/* offset of the buffer in pages[0] */
 	u64 len;
@@ -134,6 +136,8 @@ void pinio_stats_init(void);
 long pinio_ioctl_register(struct pinio_file *pf, struct pinio_region __user *uarg);
 long pinio_ioctl_unregister(struct pinio_file *pf, struct pinio_unregister __user *uarg);
 struct pinio_buf *pinio_buf_get(struct pinio_file *pf, u32 handle);
+unsigned long pinio_buf_bvec_at(const struct pinio_buf *buf,
+				unsigned long page);
 void pinio_buf_put(struct pinio_buf *buf);
 void pinio_bufs_release(struct pinio_file *pf);
 

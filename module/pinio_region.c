@@ -220,19 +220,57 @@ static int pinio_pin_pages(struct pinio_buf *buf, unsigned long start)
 }
 
 /*
- * One bvec per pinned page: the iterator the transfer engine hands to a
- * store, and to the block layer, which uses the array as it is (it takes
- * no page reference of its own), so it lives as long as the pages.
+ * The bvecs the transfer engine hands to a store and to the block layer,
+ * which uses the array as it is (it takes no page reference of its own),
+ * so it lives as long as the pages. One bvec per run of physically
+ * contiguous pages, as bio_iov_iter_get_pages() merges them: a transfer
+ * within one THP is then one segment for the device rather than one per
+ * page, which decides whether NVMe maps it as one data block or builds a
+ * PRP list. Adjacent struct pages and adjacent pfns both, so that the
+ * iterators' bv_page + n stays right without SPARSEMEM_VMEMMAP too; no
+ * folio lookups, which made registering a THP 1.5x slower under TCG.
+ * bvec_page[] is each bvec's first page, for pinio_buf_bvec_at().
  */
 static void pinio_buf_fill_bvecs(struct pinio_buf *buf)
 {
-	unsigned long i;
+	struct page *last = NULL;
+	unsigned long i, n = 0;
 
+	/* A run is at most a whole registration, and bv_len is 32 bits. */
+	BUILD_BUG_ON(PINIO_MAX_REGION_LEN + PAGE_SIZE > UINT_MAX);
 	for (i = 0; i < buf->nr_pages; i++) {
-		buf->bvecs[i].bv_page = buf->pages[i];
-		buf->bvecs[i].bv_len = PAGE_SIZE;
-		buf->bvecs[i].bv_offset = 0;
+		struct page *page = buf->pages[i];
+
+		if (last && page == last + 1 &&
+		    page_to_pfn(page) == page_to_pfn(last) + 1) {
+			buf->bvecs[n - 1].bv_len += PAGE_SIZE;
+		} else {
+			buf->bvec_page[n] = i;
+			buf->bvecs[n].bv_page = page;
+			buf->bvecs[n].bv_len = PAGE_SIZE;
+			buf->bvecs[n].bv_offset = 0;
+			n++;
+		}
+		last = page;
 	}
+	buf->nr_bvecs = n;
+}
+
+/* The index of the bvec that holds page @page of @buf (a binary search). */
+unsigned long pinio_buf_bvec_at(const struct pinio_buf *buf,
+				unsigned long page)
+{
+	unsigned long lo = 0, hi = buf->nr_bvecs - 1;
+
+	while (lo < hi) {
+		unsigned long mid = lo + (hi - lo + 1) / 2;
+
+		if (buf->bvec_page[mid] <= page)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return lo;
 }
 
 static struct pinio_buf *pinio_buf_create(u64 addr, u64 len, u32 flags)
@@ -262,18 +300,24 @@ static struct pinio_buf *pinio_buf_create(u64 addr, u64 len, u32 flags)
 		ret = -ENOMEM;
 		goto free_pages;
 	}
+	buf->bvec_page = kvmalloc_array(buf->nr_pages, sizeof(*buf->bvec_page),
+					GFP_KERNEL_ACCOUNT);
+	if (!buf->bvec_page) {
+		ret = -ENOMEM;
+		goto free_bvecs;
+	}
 
 	if (flags & PINIO_REG_DEV_TO_USER) {
 		ret = pinio_check_writable_range(start,
 						 start + buf->nr_pages * PAGE_SIZE);
 		if (ret)
-			goto free_bvecs;
+			goto free_bvec_page;
 	}
 
 	buf->mm = current->mm;
 	ret = pinio_charge(buf->mm, buf->nr_pages);
 	if (ret)
-		goto free_bvecs;
+		goto free_bvec_page;
 
 	ret = pinio_pin_pages(buf, start);
 	if (ret)
@@ -304,6 +348,8 @@ unpin:
 	unpin_user_pages(buf->pages, buf->nr_pages);
 uncharge:
 	pinio_uncharge(buf->mm, buf->nr_pages);
+free_bvec_page:
+	kvfree(buf->bvec_page);
 free_bvecs:
 	kvfree(buf->bvecs);
 free_pages:
@@ -323,6 +369,7 @@ static void pinio_buf_release(struct kref *ref)
 	mmdrop(buf->mm);
 	pinio_stat_add(PINIO_STAT_PINNED_PAGES, -(s64)buf->nr_pages);
 	pinio_stat_add(PINIO_STAT_REGIONS, -1);
+	kvfree(buf->bvec_page);
 	kvfree(buf->bvecs);
 	kvfree(buf->pages);
 	kfree(buf);

@@ -82,7 +82,11 @@ int pinio_io_prepare(struct pinio_io *io, struct pinio_store *store,
 {
 	u32 need = op == PINIO_OP_READ ? PINIO_REG_DEV_TO_USER :
 					 PINIO_REG_USER_TO_DEV;
+	unsigned long first, last;
 	struct pinio_buf *buf;
+	unsigned int dir;
+	size_t skip;
+	u64 pos;
 	int ret;
 
 	if (!pinio_store_range_ok(store, x->dev_offset, x->len))
@@ -100,10 +104,23 @@ int pinio_io_prepare(struct pinio_io *io, struct pinio_store *store,
 
 	pinio_io_init(io, store, op, x->dev_offset);
 	io->buf = buf;
-	iov_iter_bvec(&io->iter, op == PINIO_OP_READ ? ITER_DEST : ITER_SOURCE,
-		      buf->bvecs, buf->nr_pages, buf->first_offset + buf->len);
-	iov_iter_advance(&io->iter, buf->first_offset + x->buf_offset);
-	iov_iter_truncate(&io->iter, x->len);
+	/*
+	 * The iterator covers only the bvecs of the range, found by a binary
+	 * search: advancing from the start of a 1 GiB registration of small
+	 * pages would walk 256K of them on every transfer.
+	 */
+	dir = op == PINIO_OP_READ ? ITER_DEST : ITER_SOURCE;
+	if (x->len) {
+		pos = buf->first_offset + x->buf_offset;
+		first = pinio_buf_bvec_at(buf, pos >> PAGE_SHIFT);
+		last = pinio_buf_bvec_at(buf, (pos + x->len - 1) >> PAGE_SHIFT);
+		skip = pos - (u64)buf->bvec_page[first] * PAGE_SIZE;
+		iov_iter_bvec(&io->iter, dir, buf->bvecs + first,
+			      last + 1 - first, skip + x->len);
+		iov_iter_advance(&io->iter, skip);
+	} else {
+		iov_iter_bvec(&io->iter, dir, buf->bvecs, 0, 0);
+	}
 	ret = pinio_io_check(io);
 	if (ret)
 		goto put_buf;
