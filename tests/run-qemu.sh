@@ -32,7 +32,8 @@
 #                 /boot/config-RELEASE, else "config" beside VMLINUZ
 #   VERBOSE=1     stream the guest console while it runs
 #   DISKS         1 (default for the tests) attaches the guest disks below;
-#                 0 (default with --exec) boots without them
+#                 0 (default with --exec) boots without them; bench attaches
+#                 the benchmark's disk instead (below)
 #   DISK_CACHE    QEMU cache mode of the disks, default none (host O_DIRECT)
 #                 when build/disks takes O_DIRECT, else writeback
 #   KILL_TEST     1 (default with DISKS=1, but 0 on KVER=debug) runs the kill
@@ -69,6 +70,16 @@
 #                   for the guest to read.
 #   PINIO_RESULTS_DIR  the 9p results share (this RESULTS_DIR) in the guest
 # A check line "disks" says which were found.
+#
+# The benchmark's disk (DISKS=bench, make bench): one 1 GiB NVMe namespace
+# of 4096 B blocks (serial pinio-bench) on a raw image written in full,
+# build/disks/bench-KVER/bench.img, with cache=writeback unless DISK_CACHE
+# says otherwise (the host's page cache serves it: steady, no host disk in
+# the figures); larger than anything a case moves. The programs get
+#   PINIO_BENCH_NVME  the namespace's block device
+#   PINIO_BENCH_QEMU  the -drive and -device options it was attached with
+#   PINIO_BENCH_FIO   fio, the host's, with its libraries and loader
+# and a check line "disks" as above. No kill boot.
 #
 # The kill boot (KILL_TEST=1): a second, short boot with one NVMe disk on a
 # fresh qcow2 image (serial pinio-durable; with qcow2 in a writeback cache
@@ -188,9 +199,13 @@ if [ -n "$exec_prog" ]; then
 else
 	DISKS=${DISKS:-1}
 fi
-case "$KVER" in
-debug) KILL_TEST=${KILL_TEST:-0} ;;
+case "$KVER:$DISKS" in
+debug:* | *:bench) KILL_TEST=${KILL_TEST:-0} ;;
 *) KILL_TEST=${KILL_TEST:-$DISKS} ;;
+esac
+case "$DISKS" in
+0 | 1 | bench) ;;
+*) die "DISKS must be 0, 1 or bench, not '$DISKS'" ;;
 esac
 KILL_ONLY=${KILL_ONLY:-0}
 KILL_NOFLUSH=${KILL_NOFLUSH:-0}
@@ -202,6 +217,9 @@ WRITER=build/guest/pinio_durable_writer
 if [ "$DISKS" = 1 ]; then
 	command -v mke2fs >/dev/null || die "mke2fs not found (scripts/deps.sh)"
 	command -v qemu-img >/dev/null || die "qemu-img not found (scripts/deps.sh)"
+fi
+if [ "$DISKS" = bench ]; then
+	command -v fio >/dev/null || die "fio not found (scripts/deps.sh)"
 fi
 
 # What to run: every executable in TESTS_DIR, or the --exec program.
@@ -283,7 +301,10 @@ done
 want9p="virtio_pci 9pnet_virtio 9p"
 wantdisk="crc32c_generic nvme virtio_blk ext4"
 want=$want9p
-[ "$DISKS" = 0 ] || want="$want $wantdisk"
+case "$DISKS" in
+1) want="$want $wantdisk" ;;
+bench) want="$want nvme" ;;
+esac
 dep_order() {
 	awk -v want="$1" '
 	function base(p) {
@@ -364,6 +385,8 @@ fi
 
 # ---- disks ----
 disks=build/disks/$KVER
+# Apart from the tests' disks: make bench and make check may run at once.
+[ "$DISKS" != bench ] || disks=build/disks/bench-$KVER
 BAD_SECTOR=2048
 HC_OFF=$((8 << 20))
 HC_LEN=$((1 << 20))
@@ -372,10 +395,22 @@ DUR_OFF=$((16 << 20))
 DUR_LEN=$((8 << 20))
 DUR_SEED=1802071148
 disk_args=()
-if [ "$DISKS" = 1 ]; then
+# A host program at guest path $2, with the shared libraries and the
+# loader it needs at their host paths.
+guest_install() {
+	local lib
+	mkdir -p "$root/$(dirname "$2")"
+	cp "$1" "$root/$2"
+	for lib in $(ldd "$1" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }'); do
+		cp -L --parents "$lib" "$root/"
+	done
+}
+if [ "$DISKS" != 0 ]; then
 	rm -rf "$disks"
 	mkdir -p "$disks"
 	disks=$(cd "$disks" && pwd)
+	# The benchmark's disk is served from the host's page cache (below).
+	[ "$DISKS" != bench ] || DISK_CACHE=${DISK_CACHE:-writeback}
 	# cache=none is O_DIRECT on the host file; not every filesystem has it.
 	if [ -z "${DISK_CACHE:-}" ]; then
 		DISK_CACHE=writeback
@@ -385,6 +420,23 @@ if [ "$DISKS" = 1 ]; then
 		fi
 		rm -f "$disks/odirect-probe"
 	fi
+fi
+bench_qemu=
+if [ "$DISKS" = bench ]; then
+	# Written in full and cached by the host, so that every block reads the
+	# same: a sparse image answers holes at once and written blocks from
+	# the host's disk, and the rows of a run would differ by what the rows
+	# before them happened to write.
+	dd if=/dev/zero of="$disks/bench.img" bs=1M count=1024 status=none ||
+		die "cannot write $disks/bench.img"
+	disk_args=(
+		-drive "file=$disks/bench.img,if=none,id=bench,format=raw,cache=$DISK_CACHE"
+		-device "nvme,serial=pinio-bench,drive=bench,logical_block_size=4096,physical_block_size=4096"
+	)
+	bench_qemu="-drive ${disk_args[1]#file=$disks/} -device ${disk_args[3]}"
+	guest_install "$(command -v fio)" /lib/fio/fio
+fi
+if [ "$DISKS" = 1 ]; then
 	for d in nvme512 nvme4k vblk badnvme badvblk; do
 		truncate -s 64M "$disks/$d.img"
 	done
@@ -419,14 +471,9 @@ if [ "$DISKS" = 1 ]; then
 		-drive "file=blkdebug:$disks/blkdebug.conf:$disks/badvblk.img,if=none,id=badvblk,format=raw,$c,rerror=report,werror=report"
 		-device "virtio-blk-pci,drive=badvblk,serial=pinio-badvblk"
 	)
-	# mke2fs for the guest, with the shared libraries and loader it needs;
-	# not in /bin, where busybox's own mke2fs (no ext4) would win.
-	mke2fs=$(command -v mke2fs)
-	mkdir -p "$root/lib/e2fsprogs"
-	cp "$mke2fs" "$root/lib/e2fsprogs/mke2fs"
-	for lib in $(ldd "$mke2fs" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }'); do
-		cp -L --parents "$lib" "$root/"
-	done
+	# mke2fs for the guest; not in /bin, where busybox's own mke2fs (no
+	# ext4) would win.
+	guest_install "$(command -v mke2fs)" /lib/e2fsprogs/mke2fs
 	[ ! -f /etc/mke2fs.conf ] || cp /etc/mke2fs.conf "$root/etc/"
 	if [ "$KILL_TEST" = 1 ] && [ -x "$WRITER" ]; then
 		! is_dynamic "$WRITER" || die "$WRITER is dynamically linked"
@@ -441,6 +488,7 @@ quote() {
 {
 	echo "TEST_TIMEOUT=$TEST_TIMEOUT"
 	echo "DISKS=$DISKS"
+	printf 'BENCH_QEMU=%s\n' "$(quote "$bench_qemu")"
 	echo "BAD_SECTOR=$BAD_SECTOR HC_OFF=$HC_OFF HC_LEN=$HC_LEN HC_SEED=$HC_SEED"
 	echo "DUR_OFF=$DUR_OFF DUR_LEN=$DUR_LEN DUR_SEED=$DUR_SEED"
 	f=${KILL_WRITER_FLAGS:-}
@@ -622,6 +670,23 @@ setup_disks() {
 	fi
 }
 [ "$DISKS" = 1 ] && setup_disks
+# The benchmark's one disk (DISKS=bench).
+setup_bench_disk() {
+	if ! wait_disks pinio-bench; then
+		res "check disks fail no disk with serial pinio-bench"
+		return
+	fi
+	dev=$(find_disk pinio-bench)
+	lbs=$(cat "/sys/block/${dev#/dev/}/queue/logical_block_size")
+	export PINIO_BENCH_NVME=$dev PINIO_BENCH_QEMU="$BENCH_QEMU"
+	export PINIO_BENCH_FIO=/lib/fio/fio
+	if [ "$lbs" = 4096 ]; then
+		res "check disks pass BENCH_NVME=$dev"
+	else
+		res "check disks fail $dev has $lbs-byte blocks, not 4096"
+	fi
+}
+[ "$DISKS" = bench ] && setup_bench_disk
 
 # Writing stat_refresh folds the per-cpu counter deltas first; without it
 # /proc/vmstat can lag by up to a second (seen on 6.1).
