@@ -19,9 +19,9 @@
 /*
  * The stores, in the order they run. A disk store runs every path that
  * has its kind in paths[].on, at the sizes its logical block size allows,
- * in one boot with the RAM store. The NVMe namespace is the runner's
- * (tests/run-qemu.sh exports PINIO_NVME4K when it attaches its disks);
- * PINIO_BENCH_NVME names another.
+ * in one boot with the RAM store. The NVMe namespace is make bench's
+ * (tests/run-qemu.sh with DISKS=bench exports PINIO_BENCH_NVME), else the
+ * tests' 64 MiB one (PINIO_NVME4K).
  */
 const struct store stores[] = {
 	{ .name = "ram", .kind = STORE_RAM, .bounce = true },
@@ -59,6 +59,46 @@ int store_block_size(const struct store *s)
 	ret = ioctl(fd, BLKSSZGET, &bs) ? -errno : bs;
 	close(fd);
 	return ret;
+}
+
+/* The disk of store @s: model, block size, size and how QEMU attached it. */
+int disk_facts(const struct store *s, struct disk_facts *d)
+{
+	const char *path = store_disk(s), *qemu = getenv("PINIO_BENCH_QEMU");
+	char sys[128];
+	int fd, ret = 0;
+
+	memset(d, 0, sizeof(*d));
+	if (!path)
+		return -ENODEV;
+	snprintf(d->dev, sizeof(d->dev), "%s", path);
+	snprintf(sys, sizeof(sys), "/sys/class/block/%s/device/model",
+		 strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
+	read_line(sys, NULL, d->model, sizeof(d->model));
+	snprintf(d->qemu, sizeof(d->qemu), "%s",
+		 qemu && *qemu ? qemu : "not under the runner");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, BLKSSZGET, &d->block_size) ||
+	    ioctl(fd, BLKGETSIZE64, &d->bytes))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/*
+ * Empty the disk's page cache: unmap the store's pages from this process
+ * (a mapped page cannot be dropped), write back what is dirty and drop
+ * every page of the disk from the cache.
+ */
+int drop_disk_cache(struct bench *b)
+{
+	if (madvise(b->map, b->info.dev_size, MADV_DONTNEED) ||
+	    fdatasync(b->disk_buffered))
+		return -errno;
+	/* posix_fadvise() returns the error rather than setting errno. */
+	return -posix_fadvise(b->disk_buffered, 0, 0, POSIX_FADV_DONTNEED);
 }
 
 /* Write @val to the file at @path, opened with @flags added (sysfs, tracefs). */
@@ -143,7 +183,9 @@ int open_device(struct bench *b, const struct store *s, int bounce)
 	if (b->fd < 0)
 		return b->fd;
 	if (s->kind == STORE_DISK) {
-		ret = attach_disk(b, s);
+		ret = disk_facts(s, &b->disk);
+		if (!ret)
+			ret = attach_disk(b, s);
 		if (ret)
 			return ret;
 	}

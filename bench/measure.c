@@ -17,11 +17,14 @@
 
 #include "pinio_bench.h"
 
-const size_t sizes[NR_SIZES] = { 512, 4096, 64 << 10, 1 << 20, 4 << 20 };
+const size_t sizes[NR_SIZES] = { 512, 4096, 64 << 10, 128 << 10, 1 << 20,
+				  4 << 20 };
 const int qds[2] = { 1, MAX_QD };
 
 struct result results[MAX_RESULTS];
 int nr_results;
+struct pair_result pair_results[MAX_PAIRS];
+int nr_pair_results;
 
 double now_s(void)
 {
@@ -114,7 +117,7 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static double median(double *v, int n)
+double median(double *v, int n)
 {
 	qsort(v, n, sizeof(*v), cmp_double);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
@@ -122,44 +125,133 @@ static double median(double *v, int n)
 
 /* ---- measurement ---- */
 
+/*
+ * A page-cache path on a disk store: whether a repetition starts with the
+ * disk's cache dropped (not timed) and ends with what it wrote on the disk
+ * (timed), so that it reads from and writes to the device, as the direct
+ * paths beside it do, rather than to memory.
+ */
+static bool cold_cache(const struct bench *b, const struct path *p)
+{
+	return p->page_cache && b->store->kind == STORE_DISK;
+}
+
+/* The repetitions of one case so far. */
+struct reps {
+	const struct path *p;
+	bool cold;			/* cold_cache() */
+	uint64_t unit;			/* the next unit: units walk the store */
+	int n;
+	double ops[MAX_REPS], mb[MAX_REPS], cpu[MAX_REPS], bytes;
+};
+
+/* Warm-up: a quarter of a repetition, at least two units. */
+static int warm_up(struct bench *b, struct reps *rs, bool write, size_t size,
+		   int qd)
+{
+	int ret;
+
+	b->slot = 0;
+	if (rs->cold && (ret = drop_disk_cache(b)))
+		return ret;
+	for (double end = now_s() + b->ms / 4000; rs->unit < 2 || now_s() < end;)
+		if ((ret = rs->p->fn(b, write, size, qd, rs->unit++)))
+			return ret;
+	return 0;
+}
+
+/* One repetition of at least --ms, in its own slot of the user buffer. */
+static int one_rep(struct bench *b, struct reps *rs, bool write, size_t size,
+		   int qd)
+{
+	double c0, t0, t, moved;
+	uint64_t n = 0;
+	int ret;
+
+	b->slot = rs->n;
+	if (rs->cold && (ret = drop_disk_cache(b)))
+		return ret;
+	c0 = cpu_s();
+	t0 = now_s();
+	do {
+		ret = rs->p->fn(b, write, size, qd, rs->unit++);
+		if (ret)
+			return ret;
+		n++;
+		t = now_s() - t0;
+	} while (t < b->ms / 1000);
+	if (rs->cold && write) {
+		if (fdatasync(b->disk_buffered))
+			return -errno;
+		t = now_s() - t0;
+	}
+	moved = n * qd * (double)size;
+	rs->ops[rs->n] = n * qd / t;
+	rs->mb[rs->n] = moved / t / 1e6;
+	rs->cpu[rs->n] = (cpu_s() - c0) / (moved / 1e9);
+	rs->bytes += moved;
+	rs->n++;
+	return 0;
+}
+
+static void reps_result(struct reps *rs, struct result *r)
+{
+	r->ops_s = median(rs->ops, rs->n);
+	r->mb_s = median(rs->mb, rs->n);
+	r->cpu_s_gb = median(rs->cpu, rs->n);
+}
+
 int measure(struct bench *b, const struct path *p, bool write, size_t size,
 	    int qd, struct result *r)
 {
-	double ops[MAX_REPS], mb[MAX_REPS], cpu[MAX_REPS], bytes = 0;
+	struct reps rs = { .p = p, .cold = cold_cache(b, p) };
 	struct guest_span guest;
-	uint64_t unit = 0;
+	int ret = warm_up(b, &rs, write, size, qd);
+
+	if (ret)
+		return ret;
+	guest_span_start(&guest);
+	for (int rep = 0; rep < b->reps; rep++)
+		if ((ret = one_rep(b, &rs, write, size, qd)))
+			return ret;
+	r->guest_cpu_s_gb = guest_span_s_gb(&guest, rs.bytes);
+	reps_result(&rs, r);
+	return 0;
+}
+
+/*
+ * Two paths of one case, repetition by repetition in turn (a, b, a, b,
+ * ...), twice --reps of each: whatever drifts meanwhile (under TCG the
+ * emulated device shares two host cores with both vCPUs, and a path's
+ * figures moved by up to 2x between runs) falls on both alike, so their
+ * ratio is steadier than that of two series measured a minute apart.
+ * No guest CPU figure: the span holds both paths.
+ */
+int measure_pair(struct bench *b, struct pair_result *pr)
+{
+	struct reps ra = { .p = pr->a, .cold = cold_cache(b, pr->a) };
+	struct reps rb = { .p = pr->b, .cold = cold_cache(b, pr->b) };
+	int reps = 2 * b->reps > MAX_REPS ? MAX_REPS : 2 * b->reps;
+	struct result r = { 0 };
 	int ret;
 
-	/* Warm-up: a quarter of a repetition, at least two units. */
-	b->slot = 0;
-	for (double end = now_s() + b->ms / 4000; unit < 2 || now_s() < end;)
-		if ((ret = p->fn(b, write, size, qd, unit++)))
-			return ret;
-
-	guest_span_start(&guest);
-	for (int rep = 0; rep < b->reps; rep++) {
-		double c0 = cpu_s(), t0 = now_s(), t;
-		uint64_t n = 0;
-
-		b->slot = rep;
-
-		do {
-			ret = p->fn(b, write, size, qd, unit++);
-			if (ret)
-				return ret;
-			n++;
-			t = now_s() - t0;
-		} while (t < b->ms / 1000);
-
-		ops[rep] = n * qd / t;
-		mb[rep] = n * qd * (double)size / t / 1e6;
-		cpu[rep] = (cpu_s() - c0) / (n * qd * (double)size / 1e9);
-		bytes += n * qd * (double)size;
+	ret = warm_up(b, &ra, pr->write, pr->size, pr->qd);
+	if (!ret)
+		ret = warm_up(b, &rb, pr->write, pr->size, pr->qd);
+	for (int rep = 0; rep < reps && !ret; rep++) {
+		ret = one_rep(b, &ra, pr->write, pr->size, pr->qd);
+		if (!ret)
+			ret = one_rep(b, &rb, pr->write, pr->size, pr->qd);
 	}
-	r->guest_cpu_s_gb = guest_span_s_gb(&guest, bytes);
-	r->ops_s = median(ops, b->reps);
-	r->mb_s = median(mb, b->reps);
-	r->cpu_s_gb = median(cpu, b->reps);
+	if (ret)
+		return ret;
+	reps_result(&ra, &r);
+	pr->a_mb_s = r.mb_s;
+	pr->a_ops_s = r.ops_s;
+	reps_result(&rb, &r);
+	pr->b_mb_s = r.mb_s;
+	pr->b_ops_s = r.ops_s;
+	pr->reps = reps;
 	return 0;
 }
 
@@ -196,12 +288,16 @@ close_fd:
 	return ret;
 }
 
-int measure_kcopy(struct bench *b, bool write, size_t size, struct result *r)
+int measure_kcopy(struct bench *b, const struct path *p, bool write,
+		  size_t size, int qd, struct result *r)
 {
 	double ops[MAX_REPS], mb[MAX_REPS], cpu[MAX_REPS], ns;
 	struct guest_span guest;
 	unsigned int iters;
 	int ret;
+
+	(void)p;
+	(void)qd;			/* QD1 only: one copy at a time */
 
 	/* Calibrate (and warm up) so one repetition lasts about --ms. */
 	ret = kcopy_once(write, size, 4, &ns);

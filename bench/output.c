@@ -13,7 +13,7 @@
 
 #include "pinio_bench.h"
 
-/* The headline ratios are the RAM store's. */
+/* Most headline ratios are the RAM store's; disk_headlines() the disk's. */
 #define RAM	(&stores[0])
 
 static const struct result *find(const struct store *st, int bounce, int path,
@@ -62,17 +62,25 @@ static void store_label(const struct store *st, char *out, size_t len)
 		 st->kind == STORE_RAM ? "" : " ");
 }
 
-/* MB/s of every case, one table per store, bounce, direction and depth. */
+/*
+ * MB/s of every case, one table per store, bounce, direction and depth,
+ * with two ratios: against the copy through the store's read/write and
+ * io_uring's READ/WRITE_FIXED on it for RAM; against O_DIRECT pread/pwrite
+ * and READ/WRITE_FIXED on the disk itself for a disk.
+ */
 static void print_tables(FILE *out, const struct store *st)
 {
+	bool disk = st->kind == STORE_DISK;
+	int base = disk ? 14 : 1, best = disk ? 13 : 3;
 	char lbl[16], sl[32];
 
 	store_label(st, sl, sizeof(sl));
 	for (int bounce = 0; bounce <= (st->bounce ? 1 : 0); bounce++)
 		for (int w = 0; w <= 1; w++)
 			for (int q = 0; q < 2; q++) {
-				fprintf(out, "\n%sbounce=%d %s QD%d  MB/s (x vs read/write, x vs uring-fixed)\n",
-					sl, bounce, w ? "write" : "read", qds[q]);
+				fprintf(out, "\n%sbounce=%d %s QD%d  MB/s (x vs %s, x vs %s)\n",
+					sl, bounce, w ? "write" : "read", qds[q],
+					path_by_id(base)->name, path_by_id(best)->name);
 				fprintf(out, "%-18s", "path");
 				for (size_t s = 0; s < NR_SIZES; s++) {
 					size_label(sizes[s], lbl, sizeof(lbl));
@@ -98,8 +106,8 @@ static void print_tables(FILE *out, const struct store *st)
 						else
 							snprintf(cell, sizeof(cell), "%.0f (%.2f,%.2f)",
 								 r->mb_s,
-								 ratio(r, find(st, bounce, 1, w, sizes[s], 1)),
-								 ratio(r, find(st, bounce, 3, w, sizes[s], qds[q])));
+								 ratio(r, find(st, bounce, base, w, sizes[s], 1)),
+								 ratio(r, find(st, bounce, best, w, sizes[s], qds[q])));
 						fprintf(out, " %22s", cell);
 					}
 					fputc('\n', out);
@@ -138,13 +146,57 @@ static void print_cpu_table(FILE *out, const struct store *st)
 			}
 }
 
+/*
+ * A disk store's guest CPU seconds per GB (every CPU of the guest: the
+ * device's DMA is not the guest's work), from 64 KiB up, bounce=0.
+ */
+static void print_guest_cpu_table(FILE *out, const struct store *st)
+{
+	char lbl[16];
+
+	fprintf(out, "\nstore=%s guest CPU s per GB (all guest CPUs, per GB moved; QD1, or QD32 where marked)\n",
+		st->name);
+	fprintf(out, "%-22s %-5s", "path", "dir");
+	for (size_t s = 0; s < NR_SIZES; s++) {
+		if (sizes[s] < (64 << 10))
+			continue;
+		size_label(sizes[s], lbl, sizeof(lbl));
+		fprintf(out, " %9s", lbl);
+	}
+	fputc('\n', out);
+	for (size_t p = 0; p < nr_paths; p++)
+		for (int q = 0; q < 2; q++)
+			for (int w = 0; w <= 1; w++) {
+				char name[32];
+
+				if (!path_ran(st, 0, paths[p].id, w, qds[q]))
+					continue;
+				snprintf(name, sizeof(name), "%s%s", paths[p].name,
+					 qds[q] > 1 ? " QD32" : "");
+				fprintf(out, "%-22s %-5s", name, w ? "write" : "read");
+				for (size_t s = 0; s < NR_SIZES; s++) {
+					const struct result *r;
+
+					if (sizes[s] < (64 << 10))
+						continue;
+					r = find(st, 0, paths[p].id, w, sizes[s], qds[q]);
+					/* fio's rows: -1, not measured (fio.c). */
+					if (r && r->guest_cpu_s_gb >= 0)
+						fprintf(out, " %9.3f", r->guest_cpu_s_gb);
+					else
+						fprintf(out, " %9s", "-");
+				}
+				fputc('\n', out);
+			}
+}
+
 struct headline {
-	char name[96];
+	char name[160];
 	double value, target;
 	bool at_least;			/* value >= target passes, else <= */
 };
 
-static struct headline heads[64];
+static struct headline heads[128];
 static int nr_heads;
 
 static void add_head(const char *name, double value, double target,
@@ -168,18 +220,115 @@ static bool head_ok(const struct headline *h)
 	       (h->at_least ? h->value >= h->target : h->value <= h->target);
 }
 
+/* Guest CPU s/GB of @a over @b's; 0 when either is unknown. */
+static double cpu_ratio(const struct result *a, const struct result *b)
+{
+	return a && b && a->guest_cpu_s_gb >= 0 && b->guest_cpu_s_gb > 0 ?
+	       a->guest_cpu_s_gb / b->guest_cpu_s_gb : 0;
+}
+
+/*
+ * A disk store against the kernel's own paths on the same disk: pinio's
+ * uring_cmd at QD32 against io_uring READ/WRITE_FIXED on the disk opened
+ * O_DIRECT and pinio's ioctl at QD1 against O_DIRECT pread/pwrite (the
+ * issue's sizes: 4 KiB, 128 KiB, 1 MiB), measured in turn (paired), and
+ * the guest's CPU per GB of pinio's direct path against the page cache's;
+ * then, informational, the same two from the tables, fio's view,
+ * registering per call, map out and copy.
+ */
+const struct disk_ratio disk_ratios[] = {
+	{ 7, 13, MAX_QD, false, true, 0.95, { 4096, 128 << 10, MIB } },
+	{ 4, 14, 1, false, true, 0.95, { 4096, 128 << 10, MIB } },
+	{ 4, 15, 1, true, false, 0.5, { 64 << 10, 128 << 10, MIB, 4 * MIB } },
+	{ 7, 13, MAX_QD, false, false, 0, { 4096, 128 << 10, MIB } },
+	{ 4, 14, 1, false, false, 0, { 4096, 128 << 10, MIB } },
+	{ 7, 16, MAX_QD, false, false, 0, { 4096, 128 << 10, MIB } },
+	{ 4, 5, 1, false, false, 0, { 4096, MIB } },
+	{ 9, 4, 1, false, false, 0, { MIB } },
+	{ 1, 4, 1, false, false, 0, { MIB } },
+};
+const size_t nr_disk_ratios = sizeof(disk_ratios) / sizeof(disk_ratios[0]);
+
+static const struct pair_result *find_pair(const struct store *st, int a,
+					   int b, bool write, size_t size,
+					   int qd)
+{
+	for (int i = 0; i < nr_pair_results; i++) {
+		const struct pair_result *pr = &pair_results[i];
+
+		if (pr->store == st && pr->a->id == a && pr->b->id == b &&
+		    pr->write == write && pr->size == size && pr->qd == qd)
+			return pr;
+	}
+	return NULL;
+}
+
+/* A path's name in a headline's: "read/write" would read as a ratio. */
+static void head_path(int id, char *out, size_t len)
+{
+	snprintf(out, len, "%s", path_by_id(id)->name);
+	for (char *c = out; *c; c++)
+		if (*c == '/')
+			*c = '-';
+}
+
+/* Ratio @d at @size: from its paired measurement, else from the tables. */
+static double disk_ratio_value(const struct store *st,
+			       const struct disk_ratio *d, bool w, size_t size)
+{
+	const struct result *ra = find(st, 0, d->a, w, size, d->qd);
+	const struct result *rb = find(st, 0, d->b, w, size, d->qd);
+	const struct pair_result *pr;
+
+	if (d->cpu)
+		return cpu_ratio(ra, rb);
+	if (!d->paired)
+		return ratio(ra, rb);
+	pr = find_pair(st, d->a, d->b, w, size, d->qd);
+	return pr && pr->b_ops_s > 0 ? pr->a_ops_s / pr->b_ops_s : 0;
+}
+
+static void disk_headlines(const struct store *st)
+{
+	char name[160], lbl[16], a[32], b[32];
+
+	for (size_t i = 0; i < nr_disk_ratios; i++) {
+		const struct disk_ratio *d = &disk_ratios[i];
+
+		head_path(d->a, a, sizeof(a));
+		head_path(d->b, b, sizeof(b));
+		for (int w = 0; w <= 1; w++)
+			for (const size_t *sz = d->at; sz < d->at + 5 && *sz; sz++) {
+				size_label(*sz, lbl, sizeof(lbl));
+				snprintf(name, sizeof(name), "%s %s%s/%s QD%d %s %s%s",
+					 st->name, d->cpu ? "guest CPU/GB " : "",
+					 a, b, d->qd, w ? "write" : "read", lbl,
+					 d->paired ? " paired" : d->cpu ? "" : " tables");
+				add_head(name, disk_ratio_value(st, d, w, *sz),
+					 d->target, !d->cpu);
+			}
+	}
+}
+
 void compute_headlines(void)
 {
 	char name[96], lbl[16];
 
-	/* They are the RAM store's, and --store may have left it out. */
+	for (size_t i = 0; i < nr_stores; i++)
+		if (stores[i].kind == STORE_DISK &&
+		    path_ran(&stores[i], 0, 4, false, 1))
+			disk_headlines(&stores[i]);
+
+	/* The rest are the RAM store's, and --store may have left it out. */
 	if (!path_ran(RAM, 0, 4, false, 1))
 		return;
 
 	for (int w = 0; w <= 1; w++) {
 		const char *dir = w ? "write" : "read";
 
-		for (size_t s = 3; s < NR_SIZES; s++) {
+		for (size_t s = 0; s < NR_SIZES; s++) {
+			if (sizes[s] < MIB)
+				continue;
 			size_label(sizes[s], lbl, sizeof(lbl));
 			snprintf(name, sizeof(name), "pinio-ioctl/kcopy %s %s",
 				 dir, lbl);
@@ -208,7 +357,9 @@ void compute_headlines(void)
 		snprintf(name, sizeof(name), "pinio-uring QD32/uring-fixed QD32 %s 4K", dir);
 		add_head(name, ratio(find(RAM, 0, 7, w, 4096, MAX_QD),
 				     find(RAM, 0, 3, w, 4096, MAX_QD)), 1.0, true);
-		for (size_t s = 2; s < NR_SIZES; s++) {
+		for (size_t s = 0; s < NR_SIZES; s++) {
+			if (sizes[s] < (64 << 10))
+				continue;
 			size_label(sizes[s], lbl, sizeof(lbl));
 			snprintf(name, sizeof(name),
 				 "bounce=1 pinio-ioctl/read-write %s %s", dir, lbl);
@@ -242,7 +393,7 @@ static void print_headlines(FILE *out)
 	for (int i = 0; i < nr_heads; i++) {
 		const struct headline *h = &heads[i];
 
-		fprintf(out, "  %-52s %7.2fx  target %s%.2f  %s\n", h->name,
+		fprintf(out, "  %-58s %7.2fx  target %s%.2f  %s\n", h->name,
 			h->value, h->at_least ? ">=" : "<=", h->target,
 			!h->target ? "" : head_ok(h) ? "MET" : "MISSED");
 	}
@@ -261,6 +412,10 @@ void print_report(FILE *out, const struct bench *b)
 	for (int i = 0; i < nr_results; i++)
 		if (!i || results[i].store != results[i - 1].store)
 			print_cpu_table(out, results[i].store);
+	for (int i = 0; i < nr_results; i++)
+		if ((!i || results[i].store != results[i - 1].store) &&
+		    results[i].store->kind == STORE_DISK)
+			print_guest_cpu_table(out, results[i].store);
 	fprintf(out, "\nRegistration, ns per 4 KiB page (median)\n");
 	fprintf(out, "  %6s %4s %12s %10s %10s %12s %12s\n", "MiB", "thp",
 		"hugeKiB", "pinio", "io_uring", "pinio-unreg", "uring-unreg");
@@ -291,6 +446,21 @@ void print_report(FILE *out, const struct bench *b)
 			map_results[i].len, map_results[i].prefault,
 			map_results[i].mmap_us, map_results[i].touch_us,
 			map_results[i].munmap_us);
+	if (nr_pair_results) {
+		fprintf(out, "\nPaired: two paths of a case in turn, repetition by repetition (MB/s, medians)\n");
+		fprintf(out, "  %-6s %-18s %-18s %-5s %8s %4s %5s %10s %10s %7s\n",
+			"store", "a", "b", "dir", "size", "qd", "reps", "a MB/s",
+			"b MB/s", "a/b");
+	}
+	for (int i = 0; i < nr_pair_results; i++) {
+		const struct pair_result *pr = &pair_results[i];
+
+		fprintf(out, "  %-6s %-18s %-18s %-5s %8zu %4d %5d %10.1f %10.1f %7.3f\n",
+			pr->store->name, pr->a->name, pr->b->name,
+			pr->write ? "write" : "read", pr->size, pr->qd, pr->reps,
+			pr->a_mb_s, pr->b_mb_s,
+			pr->b_ops_s > 0 ? pr->a_ops_s / pr->b_ops_s : 0);
+	}
 	print_headlines(out);
 }
 
@@ -422,6 +592,23 @@ static void put_mapping(struct rec *o, int i)
 	rec_num(o, "munmap_us", "%.2f", r->munmap_us);
 }
 
+static void put_pair(struct rec *o, int i)
+{
+	const struct pair_result *pr = &pair_results[i];
+
+	rec_str(o, "store", pr->store->name);
+	rec_str(o, "path_a", pr->a->name);
+	rec_str(o, "path_b", pr->b->name);
+	rec_str(o, "dir", pr->write ? "write" : "read");
+	rec_num(o, "size", "%.0f", pr->size);
+	rec_num(o, "qd", "%.0f", pr->qd);
+	rec_num(o, "reps", "%.0f", pr->reps);
+	rec_num(o, "a_mb_per_s", "%.2f", pr->a_mb_s);
+	rec_num(o, "b_mb_per_s", "%.2f", pr->b_mb_s);
+	rec_num(o, "x_a_vs_b", "%.3f",
+		pr->b_ops_s > 0 ? pr->a_ops_s / pr->b_ops_s : 0);
+}
+
 static void put_headline(struct rec *o, int i)
 {
 	const struct headline *h = &heads[i];
@@ -497,6 +684,8 @@ int write_outputs(const struct bench *b, const char *dir)
 	if (!ret)
 		ret = write_csv(dir, "mmap.csv", put_mapping, nr_map_results);
 	if (!ret)
+		ret = write_csv(dir, "pairs.csv", put_pair, nr_pair_results);
+	if (!ret)
 		ret = write_csv(dir, "headline.csv", put_headline, nr_heads);
 	if (ret)
 		return ret;
@@ -516,13 +705,19 @@ int write_outputs(const struct bench *b, const char *dir)
 	json_str(f, "uring_async_min", b->async_min, true);
 	json_str(f, "ring_setup", RING_SETUP, true);
 	json_str(f, "stores", b->stores_run, true);
+	json_str(f, "disk_dev", b->disk.dev[0] ? b->disk.dev : "none", true);
+	json_str(f, "disk_model", b->disk.dev[0] ? b->disk.model : "none", true);
+	fprintf(f, "    \"disk_logical_block_size\": %d,\n", b->disk.block_size);
+	fprintf(f, "    \"disk_bytes\": %llu,\n", b->disk.bytes);
+	json_str(f, "disk_qemu", b->disk.dev[0] ? b->disk.qemu : "none", true);
+	json_str(f, "fio", b->fio ? b->fio : "none", true);
 	fprintf(f, "    \"hypervisor\": %s,\n",
 		strstr(flags, "hypervisor") ? "true" : "false");
 	fprintf(f, "    \"cpus\": %ld,\n", sysconf(_SC_NPROCESSORS_ONLN));
 	fprintf(f, "    \"dev_size\": %llu,\n", (unsigned long long)b->info.dev_size);
 	fprintf(f, "    \"ms_per_rep\": %.0f,\n    \"reps\": %d,\n    \"quick\": %s,\n",
 		b->ms, b->reps, b->quick ? "true" : "false");
-	json_str(f, "note", "medians of reps after warm-up; absolute figures under QEMU TCG are not hardware figures, read the ratios; cpu_s_per_gb is the benchmark process's own CPU time (getrusage, median of reps), so work done in pinio's workqueue for large uring_cmd transfers is not in it; guest_cpu_s_per_gb is every guest CPU's busy time over all reps of a case (online CPUs x wall - idle - iowait from /proc/stat, 10 ms ticks: rough for quick runs), kernel threads and interrupts included, -1 if unknown", false);
+	json_str(f, "note", "medians of reps after warm-up; absolute figures under QEMU TCG are not hardware figures, read the ratios; cpu_s_per_gb is the benchmark process's own CPU time (getrusage, median of reps), so work done in pinio's workqueue for large uring_cmd transfers is not in it; guest_cpu_s_per_gb is every guest CPU's busy time over all reps of a case (online CPUs x wall - idle - iowait from /proc/stat, 10 ms ticks: rough for quick runs), kernel threads and interrupts included, -1 if unknown (fio's rows: fio's start-up cannot be told apart); on a disk store, page-cache rows (read/write, uring-rw, uring-fixed, mmap, disk-buffered) start each rep with the disk's cache dropped and end write reps with fdatasync, timed", false);
 	fprintf(f, "  },\n");
 	write_json_array(f, "results", put_result, nr_results, false);
 	write_json_array(f, "registration", put_registration, nr_reg_results,
@@ -530,6 +725,7 @@ int write_outputs(const struct bench *b, const char *dir)
 	write_json_array(f, "per_call_registration", put_backing,
 			 nr_backing_results, false);
 	write_json_array(f, "mapping", put_mapping, nr_map_results, false);
+	write_json_array(f, "pairs", put_pair, nr_pair_results, false);
 	write_json_array(f, "headline", put_headline, nr_heads, true);
 	fprintf(f, "}\n");
 	return fclose(f) ? -errno : 0;

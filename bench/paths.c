@@ -184,35 +184,18 @@ static int uring_unit(struct bench *b, enum uring_kind kind, bool write,
 	return 0;
 }
 
-static int unit_uring_rw(struct bench *b, bool write, size_t size, int qd,
-			 uint64_t unit)
-{
-	return uring_unit(b, URING_RW, write, size, qd, unit);
+/* One unit function per io_uring path: uring_unit() with its kind of SQE. */
+#define URING_UNIT(_name, _kind)					\
+static int _name(struct bench *b, bool write, size_t size, int qd,	\
+		 uint64_t unit)						\
+{									\
+	return uring_unit(b, _kind, write, size, qd, unit);		\
 }
-
-static int unit_uring_fixed(struct bench *b, bool write, size_t size, int qd,
-			    uint64_t unit)
-{
-	return uring_unit(b, URING_FIXED, write, size, qd, unit);
-}
-
-static int unit_disk_uring_fixed(struct bench *b, bool write, size_t size,
-				  int qd, uint64_t unit)
-{
-	return uring_unit(b, URING_DISK_FIXED, write, size, qd, unit);
-}
-
-static int unit_pinio_uring(struct bench *b, bool write, size_t size, int qd,
-			    uint64_t unit)
-{
-	return uring_unit(b, URING_PINIO, write, size, qd, unit);
-}
-
-static int unit_pinio_uring_fixed(struct bench *b, bool write, size_t size,
-				  int qd, uint64_t unit)
-{
-	return uring_unit(b, URING_PINIO_FIXED, write, size, qd, unit);
-}
+URING_UNIT(unit_uring_rw, URING_RW)
+URING_UNIT(unit_uring_fixed, URING_FIXED)
+URING_UNIT(unit_disk_uring_fixed, URING_DISK_FIXED)
+URING_UNIT(unit_pinio_uring, URING_PINIO)
+URING_UNIT(unit_pinio_uring_fixed, URING_PINIO_FIXED)
 
 static int unit_ioctl(struct bench *b, bool write, size_t size, int qd,
 		      uint64_t unit)
@@ -283,41 +266,57 @@ static int unit_memcpy(struct bench *b, bool write, size_t size, int qd,
 	return 0;
 }
 
-#define PATH(_id, _name, _fn, _queued, _device, _wq, _on) {		\
-	.id = _id, .name = _name, .fn = _fn, .queued = _queued,	\
-	.device = _device, .uring_wq = _wq, .on = _on }
 #define RAM	STORE_RAM
+#define DISK	STORE_DISK
 #define ANY	(STORE_RAM | STORE_DISK)
 
+/*
+ * On a disk store, a page_cache path's repetitions each start with the
+ * disk's page cache dropped and end with its writes on the disk
+ * (measure.c), so that they move data to and from the device as the
+ * direct paths do.
+ */
 const struct path paths[] = {
-	PATH(1, "read/write", unit_rw, false, true, false, ANY),
-	PATH(2, "uring-rw", unit_uring_rw, true, true, false, ANY),
-	PATH(3, "uring-fixed", unit_uring_fixed, true, true, false, ANY),
-	PATH(4, "pinio-ioctl", unit_ioctl, false, true, false, ANY),
-	PATH(5, "pinio-ioctl-reg", unit_ioctl_reg, false, true, false, ANY),
-	PATH(6, "pinio-batch", unit_batch, true, true, false, ANY),
-	PATH(7, "pinio-uring", unit_pinio_uring, true, true, false, ANY),
-	PATH(8, "pinio-uring-fixed", unit_pinio_uring_fixed, true, true, false,
-	     ANY),
+	{ .id = 1, .name = "read/write", .fn = unit_rw, .device = true,
+	  .page_cache = true, .on = ANY },
+	{ .id = 2, .name = "uring-rw", .fn = unit_uring_rw, .queued = true,
+	  .device = true, .page_cache = true, .on = ANY },
+	{ .id = 3, .name = "uring-fixed", .fn = unit_uring_fixed,
+	  .queued = true, .device = true, .page_cache = true, .on = ANY },
+	{ .id = 4, .name = "pinio-ioctl", .fn = unit_ioctl, .device = true,
+	  .on = ANY },
+	{ .id = 5, .name = "pinio-ioctl-reg", .fn = unit_ioctl_reg,
+	  .device = true, .on = ANY },
+	{ .id = 6, .name = "pinio-batch", .fn = unit_batch, .queued = true,
+	  .device = true, .on = ANY },
+	{ .id = 7, .name = "pinio-uring", .fn = unit_pinio_uring,
+	  .queued = true, .device = true, .on = ANY },
+	{ .id = 8, .name = "pinio-uring-fixed", .fn = unit_pinio_uring_fixed,
+	  .queued = true, .device = true, .on = ANY },
 	/*
 	 * 7 with uring_async_min=1: every command goes to the workqueue. Not
 	 * on a disk, where a command is the disk's I/O, issued at submission.
 	 */
-	PATH(12, "pinio-uring-wq", unit_pinio_uring, true, true, true, RAM),
-	PATH(9, "mmap", unit_mmap, false, true, false, ANY),
-	PATH(10, "memcpy", unit_memcpy, false, false, false, RAM),
-	PATH(11, "kcopy", NULL, false, false, false, RAM),
+	{ .id = 12, .name = "pinio-uring-wq", .fn = unit_pinio_uring,
+	  .queued = true, .device = true, .uring_wq = true, .on = RAM },
+	{ .id = 9, .name = "mmap", .fn = unit_mmap, .device = true,
+	  .page_cache = true, .on = ANY },
+	{ .id = 10, .name = "memcpy", .fn = unit_memcpy, .on = RAM },
+	{ .id = 11, .name = "kcopy", .measure = measure_kcopy, .on = RAM },
 	/*
 	 * The kernel's own paths on a disk store's disk: its best, io_uring
 	 * READ/WRITE_FIXED on the disk opened O_DIRECT, then O_DIRECT and
-	 * page-cache pread/pwrite.
+	 * page-cache pread/pwrite; and fio's io_uring engine with fixed
+	 * buffers, O_DIRECT, as an outside cross-check.
 	 */
-	PATH(13, "disk-uring-fixed", unit_disk_uring_fixed, true, false, false,
-	     STORE_DISK),
-	PATH(14, "disk-odirect", unit_disk_direct, false, false, false,
-	     STORE_DISK),
-	PATH(15, "disk-buffered", unit_disk_buffered, false, false, false,
-	     STORE_DISK),
+	{ .id = 13, .name = "disk-uring-fixed", .fn = unit_disk_uring_fixed,
+	  .queued = true, .on = DISK },
+	{ .id = 14, .name = "disk-odirect", .fn = unit_disk_direct,
+	  .on = DISK },
+	{ .id = 15, .name = "disk-buffered", .fn = unit_disk_buffered,
+	  .page_cache = true, .on = DISK },
+	{ .id = 16, .name = "fio-uring-fixed", .measure = measure_fio,
+	  .queued = true, .on = DISK },
 };
 const size_t nr_paths = sizeof(paths) / sizeof(paths[0]);
 

@@ -33,9 +33,11 @@
 #include "pinio_bench.h"
 
 /* Whether path @pa runs on store @s under @bounce. */
-static bool path_runs(const struct store *s, int bounce,
-		      const struct path *pa)
+static bool path_runs(const struct bench *b, const struct store *s,
+		      int bounce, const struct path *pa)
 {
+	if (pa->measure == measure_fio && !b->fio)
+		return false;
 	return (pa->on & s->kind) && (!bounce || pa->device);
 }
 
@@ -43,6 +45,41 @@ static bool path_runs(const struct store *s, int bounce,
 static bool size_runs(size_t size, unsigned int block_size)
 {
 	return block_size && size % block_size == 0;
+}
+
+/* The paired ratios of disk store @st (disk_ratios[], output.c). */
+static int run_pairs(struct bench *b, const struct store *st)
+{
+	for (size_t i = 0; i < nr_disk_ratios; i++) {
+		const struct disk_ratio *d = &disk_ratios[i];
+
+		if (!d->paired)
+			continue;
+		for (int w = 0; w <= 1; w++)
+			for (const size_t *sz = d->at; sz < d->at + 5 && *sz; sz++) {
+				struct pair_result *pr = &pair_results[nr_pair_results];
+				int ret;
+
+				if (nr_pair_results == MAX_PAIRS)
+					abort();	/* a programming error: grow it */
+				*pr = (struct pair_result){ .store = st,
+					.a = path_by_id(d->a), .b = path_by_id(d->b),
+					.write = w, .size = *sz, .qd = d->qd };
+				ret = measure_pair(b, pr);
+				if (ret) {
+					fprintf(stderr, "pinio_bench: paired %s/%s %s %zu QD%d: %s\n",
+						pr->a->name, pr->b->name,
+						w ? "write" : "read", *sz, d->qd,
+						strerror(-ret));
+					return ret;
+				}
+				nr_pair_results++;
+				fprintf(stderr, "paired %s/%s %s %zu QD%d: %.3f\n",
+					pr->a->name, pr->b->name, w ? "write" : "read",
+					*sz, d->qd, pr->a_ops_s / pr->b_ops_s);
+			}
+	}
+	return 0;
 }
 
 static int run_series(struct bench *b, const struct store *st, int bounce,
@@ -62,7 +99,7 @@ static int run_series(struct bench *b, const struct store *st, int bounce,
 	for (size_t p = 0; p < nr_paths; p++) {
 		const struct path *pa = &paths[p];
 
-		if (!path_runs(st, bounce, pa))
+		if (!path_runs(b, st, bounce, pa))
 			continue;
 		ret = write_str(ASYNC_MIN_PARAM, pa->uring_wq ? "1" :
 				b->async_min, 0);
@@ -88,8 +125,9 @@ static int run_series(struct bench *b, const struct store *st, int bounce,
 					*r = (struct result){ .store = st,
 						.bounce = bounce, .path = pa,
 						.write = w, .size = sizes[s], .qd = qds[q] };
-					ret = pa->fn ? measure(b, pa, w, sizes[s], qds[q], r) :
-						       measure_kcopy(b, w, sizes[s], r);
+					ret = pa->measure ?
+						pa->measure(b, pa, w, sizes[s], qds[q], r) :
+						measure(b, pa, w, sizes[s], qds[q], r);
 					if (ret) {
 						fprintf(stderr, "pinio_bench: %s%s %s %zu QD%d: %s\n",
 							label, pa->name, w ? "write" : "read",
@@ -109,20 +147,23 @@ static int run_series(struct bench *b, const struct store *st, int bounce,
 			uring_short = 0;
 		}
 	}
+	if (st->kind == STORE_DISK)
+		ret = run_pairs(b, st);
 out:
 	close_device(b);
 	return ret;
 }
 
 /* The cases of store @s, a disk of logical blocks of @block_size. */
-static int count_cases(const struct store *s, int block_size)
+static int count_cases(const struct bench *b, const struct store *s,
+		       int block_size)
 {
 	int n = 0;
 
 	for (int bounce = 0; bounce <= (s->bounce ? 1 : 0); bounce++)
 		for (size_t p = 0; p < nr_paths; p++)
 			for (size_t i = 0; i < NR_SIZES; i++)
-				if (path_runs(s, bounce, &paths[p]) &&
+				if (path_runs(b, s, bounce, &paths[p]) &&
 				    size_runs(sizes[i], block_size))
 					n += 2 * (paths[p].queued ? 2 : 1);
 	return n;
@@ -137,6 +178,13 @@ static int run_ram_extras(struct bench *b)
 	b->fd = pinio_open(NULL, O_RDWR);
 	if (b->fd < 0)
 		return -1;
+	/* The units of paths 4 and 5 below walk the RAM store (paths.c). */
+	b->store = &stores[0];
+	ret = pinio_get_info(b->fd, &b->info);
+	if (ret) {
+		fprintf(stderr, "pinio_bench: PINIO_IOC_INFO: %s\n", strerror(-ret));
+		return -1;
+	}
 	for (size_t i = 0; i < sizeof(reg_mib) / sizeof(reg_mib[0]); i++)
 		for (int thp = 0; thp <= 1; thp++) {
 			fprintf(stderr, "registration %zu MiB thp=%d\n", reg_mib[i], thp);
@@ -207,7 +255,7 @@ int main(int argc, char **argv)
 	int opt, ret, done = 0, total = 0, block_size[8];
 	size_t used = 0;
 	const char *only = NULL;
-	bool profile = false;
+	bool profile = false, disks = false;
 
 	while ((opt = getopt_long(argc, argv, "qm:r:o:s:ph", opts, NULL)) != -1) {
 		switch (opt) {
@@ -242,6 +290,7 @@ int main(int argc, char **argv)
 	}
 
 	read_line(ASYNC_MIN_PARAM, NULL, b.async_min, sizeof(b.async_min));
+	b.fio = fio_program();
 	b.buf_len = (size_t)MAX_QD * MAX_SIZE;
 	b.buf = map_buffer(b.buf_len);
 	b.src = map_buffer(b.buf_len);
@@ -270,7 +319,8 @@ int main(int argc, char **argv)
 		}
 		block_size[i] = store_block_size(s);
 		if (block_size[i] > 0) {
-			total += count_cases(s, block_size[i]);
+			total += count_cases(&b, s, block_size[i]);
+			disks |= s->kind == STORE_DISK;
 			used += snprintf(b.stores_run + used, sizeof(b.stores_run) - used,
 					 "%s%s%s%s", used ? "; " : "", s->name,
 					 disk ? " " : "", disk ? disk : "");
@@ -290,6 +340,8 @@ int main(int argc, char **argv)
 		if (used >= sizeof(b.stores_run))
 			abort();	/* a programming error: grow stores_run */
 	}
+	if (disks && !b.fio)
+		fprintf(stderr, "pinio_bench: no fio (PINIO_BENCH_FIO, or fio on PATH): its rows left out\n");
 	if (only && !used) {
 		fprintf(stderr, "pinio_bench: --store %s: no such store\n", only);
 		return 2;

@@ -9,6 +9,8 @@
  *                  tables every measurement fills
  *   device.c       /dev/pinio, its rings and buffers, sysfs parameters
  *   output.c       the text tables, headline ratios, CSV and JSON
+ *   fio.c          fio's io_uring engine on a disk store's disk: the
+ *                  outside cross-check, run as a program
  *   profile.c      --profile: untraced and ftrace-traced 4 KiB operations
  *
  * A new path is one unit function and one entry in paths[] (paths.c), a
@@ -36,7 +38,7 @@
 #define MIB		(1u << 20)
 
 /* The transfer sizes and queue depths of every path (measure.c). */
-#define NR_SIZES	5
+#define NR_SIZES	6
 extern const size_t sizes[NR_SIZES];
 extern const int qds[2];
 
@@ -53,6 +55,15 @@ struct store {
 	unsigned int kind;		/* STORE_* */
 	const char *const *env;		/* STORE_DISK: variables naming it */
 	bool bounce;			/* also run with bounce=1 */
+};
+
+/* What the run found out about a disk store's disk (bench.json). */
+struct disk_facts {
+	char dev[64];			/* the block device */
+	char model[64];			/* sysfs device/model */
+	int block_size;			/* logical block size */
+	unsigned long long bytes;	/* its size */
+	char qemu[512];			/* PINIO_BENCH_QEMU: how it is attached */
 };
 
 extern const struct store stores[];
@@ -78,6 +89,8 @@ struct bench {
 	bool quick;
 	char async_min[32];		/* the driver's uring_async_min as loaded */
 	char stores_run[512];		/* for bench.json: which stores, where */
+	struct disk_facts disk;		/* the last disk store run */
+	const char *fio;		/* fio to run, NULL: its rows left out */
 };
 
 /* ---- paths.c ---- */
@@ -86,13 +99,22 @@ struct bench {
 typedef int (*unit_fn)(struct bench *b, bool write, size_t size, int qd,
 		       uint64_t unit);
 
+struct result;
+struct path;
+
+/* A path timed as a whole rather than unit by unit (kcopy, fio). */
+typedef int (*measure_fn)(struct bench *b, const struct path *p, bool write,
+			  size_t size, int qd, struct result *r);
+
 struct path {
 	int id;
 	const char *name;
-	unit_fn fn;
+	unit_fn fn;			/* or NULL, and then: */
+	measure_fn measure;		/* times the whole case itself */
 	bool queued;			/* has a QD32 variant */
 	bool device;			/* goes through /dev/pinio */
 	bool uring_wq;			/* uring_async_min=1: all on the workqueue */
+	bool page_cache;		/* on a disk: through its page cache */
 	unsigned int on;		/* STORE_* kinds it runs on */
 };
 
@@ -141,7 +163,34 @@ struct map_result {
 	double mmap_us, touch_us, munmap_us;
 };
 
+/* Two paths of one case measured in turn (measure_pair()). */
+struct pair_result {
+	const struct store *store;
+	const struct path *a, *b;
+	bool write;
+	size_t size;
+	int qd;
+	int reps;			/* of each path */
+	double a_ops_s, a_mb_s, b_ops_s, b_mb_s;	/* medians */
+};
+
+/*
+ * A headline ratio of a disk store: path a over path b at depth qd, at
+ * each size of at[]; paired ones are measured by measure_pair().
+ */
+struct disk_ratio {
+	int a, b, qd;
+	bool cpu;			/* guest CPU s/GB, else ops/s */
+	bool paired;			/* from measure_pair(), else the tables */
+	double target;			/* 0: informational */
+	size_t at[5];			/* the sizes, up to a 0 */
+};
+
+extern const struct disk_ratio disk_ratios[];
+extern const size_t nr_disk_ratios;
+
 #define MAX_RESULTS	1024
+#define MAX_PAIRS	64
 #define NR_MAP_SIZES	5
 extern const size_t map_sizes[NR_MAP_SIZES];
 
@@ -154,11 +203,16 @@ extern struct backing_result backing_results[4];
 extern int nr_backing_results;
 extern struct map_result map_results[2 * NR_MAP_SIZES];
 extern int nr_map_results;
+extern struct pair_result pair_results[MAX_PAIRS];
+extern int nr_pair_results;
 
 double now_s(void);
 int measure(struct bench *b, const struct path *p, bool write, size_t size,
 	    int qd, struct result *r);
-int measure_kcopy(struct bench *b, bool write, size_t size, struct result *r);
+int measure_pair(struct bench *b, struct pair_result *pr);
+int measure_kcopy(struct bench *b, const struct path *p, bool write,
+		  size_t size, int qd, struct result *r);
+double median(double *v, int n);
 int measure_registration(struct bench *b, size_t mib, bool thp,
 			 struct reg_result *r);
 int measure_backing(struct bench *b, bool thp);
@@ -175,6 +229,8 @@ void read_line(const char *path, const char *prefix, char *out, size_t len);
 void *map_buffer(size_t len);
 const char *store_disk(const struct store *s);
 int store_block_size(const struct store *s);
+int disk_facts(const struct store *s, struct disk_facts *d);
+int drop_disk_cache(struct bench *b);
 int open_device(struct bench *b, const struct store *s, int bounce);
 void close_device(struct bench *b);
 
@@ -183,6 +239,12 @@ void close_device(struct bench *b);
 void compute_headlines(void);
 void print_report(FILE *out, const struct bench *b);
 int write_outputs(const struct bench *b, const char *dir);
+
+/* ---- fio.c ---- */
+
+const char *fio_program(void);
+int measure_fio(struct bench *b, const struct path *p, bool write,
+		size_t size, int qd, struct result *r);
 
 /* ---- profile.c ---- */
 

@@ -120,7 +120,7 @@ int run_profile(struct bench *b, const char *out)
 		return ret;
 	/* Untraced first: with function_graph set, every call pays its hook. */
 	for (int w = 0; w <= 1 && !ret; w++) {
-		ret = measure_kcopy(b, w, 4096, &r);
+		ret = measure_kcopy(b, path_by_id(11), w, 4096, 1, &r);
 		if (!ret)
 			printf("profile kcopy-%s ns_per_op=%.0f\n",
 			       w ? "write" : "read", 1e9 / r.ops_s);
