@@ -75,6 +75,9 @@ int disk_facts(const struct store *s, struct disk_facts *d)
 	snprintf(sys, sizeof(sys), "/sys/class/block/%s/device/model",
 		 strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
 	read_line(sys, NULL, d->model, sizeof(d->model));
+	/* NVMe pads its model number with spaces. */
+	for (size_t n = strlen(d->model); n && d->model[n - 1] == ' '; n--)
+		d->model[n - 1] = '\0';
 	snprintf(d->qemu, sizeof(d->qemu), "%s",
 		 qemu && *qemu ? qemu : "not under the runner");
 	fd = open(path, O_RDONLY | O_CLOEXEC);
