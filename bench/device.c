@@ -46,19 +46,13 @@ const char *store_disk(const struct store *s)
 /* The store's logical block size (direct transfers' unit), or -errno. */
 int store_block_size(const struct store *s)
 {
-	const char *path = store_disk(s);
-	int fd, bs, ret;
+	struct disk_facts d;
+	int ret;
 
 	if (s->kind == STORE_RAM)
 		return 1;
-	if (!path)
-		return -ENODEV;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = ioctl(fd, BLKSSZGET, &bs) ? -errno : bs;
-	close(fd);
-	return ret;
+	ret = disk_facts(s, &d);
+	return ret ? ret : d.block_size;
 }
 
 /* The disk of store @s: model, block size, size and how QEMU attached it. */
